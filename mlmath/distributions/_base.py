@@ -1,0 +1,99 @@
+"""The common surface of every distribution."""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from mlmath._validation import broadcast_shapes_or_raise, shape_tuple
+
+
+class Distribution(eqx.Module):
+    """A probability distribution whose parameters are arrays: a pytree.
+
+    Parameters broadcast into a *batch shape*: ``Normal(jnp.zeros(3), 1.0)`` is three
+    independent normals. Each draw has the *event shape* (``()`` for scalar distributions,
+    ``(d,)`` for ``MultivariateNormal`` and ``Dirichlet``). ``sample(key, sample_shape)``
+    returns ``sample_shape + batch_shape + event_shape``; ``log_prob(x)`` takes ``x`` whose
+    trailing dimensions are the event shape and whose leading dimensions broadcast against
+    the batch shape.
+
+    Instances are equinox Modules, so they cross ``jax.jit``, can be ``jax.vmap``-ped over
+    (a batch of parameters is a batch of distributions) and differentiated through.
+    """
+
+    @property
+    @abc.abstractmethod
+    def batch_shape(self) -> tuple[int, ...]:
+        """Shape of the batch of independent distributions."""
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        """Shape of one draw (``()`` for scalar distributions)."""
+        return ()
+
+    @property
+    @abc.abstractmethod
+    def dtype(self):
+        """Floating dtype of the parameters."""
+
+    @abc.abstractmethod
+    def log_prob(self, x):
+        """Log-density (continuous) or log-mass (discrete) at ``x``; ``-inf`` off the support."""
+
+    @abc.abstractmethod
+    def sample(self, key, sample_shape=()):
+        """Draws of shape ``sample_shape + batch_shape + event_shape``."""
+
+    @abc.abstractmethod
+    def entropy(self):
+        """Differential (continuous) or Shannon (discrete) entropy in nats, batch-shaped."""
+
+    @abc.abstractmethod
+    def mean(self):
+        """Mean, of shape ``batch_shape + event_shape``."""
+
+    @abc.abstractmethod
+    def variance(self):
+        """Variance of each coordinate, of shape ``batch_shape + event_shape``."""
+
+    def prob(self, x):
+        """Density or mass at ``x``: ``exp(log_prob(x))``."""
+        return jnp.exp(self.log_prob(x))
+
+    def stddev(self):
+        """Standard deviation: the square root of ``variance()``."""
+        return jnp.sqrt(self.variance())
+
+    def _value(self, x, name: str = "x", dtype=None):
+        """``x`` as an array checked against the event shape and broadcast to the batch.
+
+        Returns ``(x, shape)`` where ``shape`` is the broadcast of ``x``'s batch part and the
+        distribution's batch shape (the shape ``log_prob`` returns).
+        """
+        x = jnp.asarray(x)
+        event = self.event_shape
+        cls = type(self).__name__
+        if event:
+            if x.shape[x.ndim - len(event):] != event or x.ndim < len(event):
+                raise ValueError(
+                    f"{cls}.log_prob: {name} must end with the event shape {event}, "
+                    f"got shape {x.shape}"
+                )
+        batch = x.shape[: x.ndim - len(event)]
+        shape = broadcast_shapes_or_raise(
+            f"{cls}.log_prob", **{name: batch, "batch_shape": self.batch_shape}
+        )
+        if dtype is not None:
+            if jnp.issubdtype(x.dtype, jnp.floating):
+                x = x.astype(jnp.promote_types(x.dtype, dtype))
+            else:
+                x = x.astype(dtype)
+        return x, shape
+
+
+def sample_dims(distribution: Distribution, sample_shape) -> tuple[int, ...]:
+    """``sample_shape + batch_shape`` for a draw, with ``sample_shape`` validated."""
+    return shape_tuple(sample_shape) + tuple(distribution.batch_shape)

@@ -1,0 +1,262 @@
+"""Distributions over vectors: MultivariateNormal and Dirichlet."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+from jax.scipy.linalg import solve_triangular
+
+from mlmath import _special
+from mlmath._validation import as_floats, broadcast_shapes_or_raise
+from mlmath.distributions._base import Distribution, sample_dims
+
+_HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def solve_lower_triangular(scale_tril, values):
+    """``L^{-1} y`` for lower-triangular ``L`` of shape ``(*B, d, d)`` and ``y`` of ``(*S, d)``.
+
+    The batch shapes broadcast; the leading dimensions of ``y`` that ``L`` lacks become the
+    columns of one triangular solve per matrix, so a single ``(d, d)`` factor applied to
+    ``n`` points is one ``(d, d) x (d, n)`` solve rather than ``n`` small ones.
+    """
+    d = scale_tril.shape[-1]
+    matrix_batch = scale_tril.shape[:-2]
+    value_batch = values.shape[:-1]
+    if not matrix_batch:
+        flat = values.reshape(-1, d).T
+        return solve_triangular(scale_tril, flat, lower=True).T.reshape(values.shape)
+    if len(value_batch) < len(matrix_batch):
+        padding = (1,) * (len(matrix_batch) - len(value_batch))
+        values = values.reshape(padding + values.shape)
+        value_batch = values.shape[:-1]
+    split = len(value_batch) - len(matrix_batch)
+    lead = value_batch[:split]
+    tail = tuple(np.broadcast_shapes(value_batch[split:], matrix_batch))
+    values = jnp.broadcast_to(values, lead + tail + (d,))
+    scale_tril = jnp.broadcast_to(scale_tril, tail + (d, d))
+    count = math.prod(lead)
+    columns = jnp.moveaxis(values.reshape((count,) + tail + (d,)), 0, -1)
+    solved = solve_triangular(scale_tril, columns, lower=True)
+    return jnp.moveaxis(solved, -1, 0).reshape(lead + tail + (d,))
+
+
+class MultivariateNormal(Distribution):
+    r"""Multivariate Gaussian :math:`\mathcal N(\mu, \Sigma)`, held by its Cholesky factor.
+
+    .. math:: \log p(x) = -\tfrac12 \lVert L^{-1}(x-\mu)\rVert^2 - \sum_i \log|L_{ii}|
+              - \tfrac d2 \log 2\pi, \qquad \Sigma = L L^\top
+
+    Give exactly one of ``covariance`` (factored once with a Cholesky decomposition) or
+    ``scale_tril`` (the factor ``L`` itself; only its lower triangle is read). No matrix is
+    ever inverted: densities use triangular solves, determinants the factor's diagonal. A
+    covariance that is not positive definite makes the factor, and so every result, NaN.
+
+    Args:
+        loc: mean, shape ``(*batch, d)``.
+        covariance: ``(*batch, d, d)`` symmetric positive definite.
+        scale_tril: ``(*batch, d, d)`` lower-triangular factor.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.distributions import MultivariateNormal
+        >>> d = MultivariateNormal(jnp.zeros(2), covariance=jnp.array([[2.0, 0.5], [0.5, 1.0]]))
+        >>> d.event_shape, d.log_prob(jnp.zeros((4, 2))).shape
+        ((2,), (4,))
+    """
+
+    loc: Array
+    scale_tril: Array
+
+    def __init__(self, loc, covariance=None, scale_tril=None):
+        if (covariance is None) == (scale_tril is None):
+            raise ValueError(
+                "MultivariateNormal: give exactly one of covariance= or scale_tril=, got "
+                + ("both" if covariance is not None else "neither")
+            )
+        name = "covariance" if covariance is not None else "scale_tril"
+        matrix = covariance if covariance is not None else scale_tril
+        loc, matrix = as_floats(("loc", name), (loc, matrix))
+        if loc.ndim < 1:
+            raise ValueError(f"MultivariateNormal: loc must have shape (..., d), got {loc.shape}")
+        d = loc.shape[-1]
+        if matrix.ndim < 2 or matrix.shape[-2:] != (d, d):
+            raise ValueError(
+                f"MultivariateNormal: {name} must have shape (..., {d}, {d}) to match loc of "
+                f"shape {loc.shape}, got {matrix.shape}"
+            )
+        broadcast_shapes_or_raise(
+            "MultivariateNormal", loc=loc.shape[:-1], **{name: matrix.shape[:-2]}
+        )
+        self.loc = loc
+        self.scale_tril = (
+            jnp.linalg.cholesky(matrix) if covariance is not None else jnp.tril(matrix)
+        )
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(np.broadcast_shapes(self.loc.shape[:-1], self.scale_tril.shape[:-2]))
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.loc.shape[-1],)
+
+    @property
+    def dtype(self):
+        return self.loc.dtype
+
+    def _half_log_det(self):
+        """``log |det L|``, of the factor's own batch shape."""
+        diagonal = jnp.diagonal(self.scale_tril, axis1=-2, axis2=-1)
+        return jnp.sum(jnp.log(jnp.abs(diagonal)), axis=-1)
+
+    def log_prob(self, x):
+        x, shape = self._value(x, dtype=self.dtype)
+        whitened = solve_lower_triangular(self.scale_tril, x - self.loc)
+        mahalanobis = jnp.sum(whitened * whitened, axis=-1)
+        d = self.event_shape[0]
+        value = -0.5 * mahalanobis - self._half_log_det() - d * _HALF_LOG_TWO_PI
+        return jnp.broadcast_to(value, shape)
+
+    def sample(self, key, sample_shape=()):
+        shape = sample_dims(self, sample_shape) + self.event_shape
+        z = jax.random.normal(key, shape, self.dtype)
+        return self.loc + jnp.einsum("...ij,...j->...i", self.scale_tril, z)
+
+    def entropy(self):
+        d = self.event_shape[0]
+        value = d * (0.5 + _HALF_LOG_TWO_PI) + self._half_log_det()
+        return jnp.broadcast_to(value, self.batch_shape)
+
+    def mean(self):
+        return jnp.broadcast_to(self.loc, self.batch_shape + self.event_shape)
+
+    def covariance(self):
+        """Covariance matrix :math:`L L^\\top`, of shape ``batch_shape + (d, d)``."""
+        covariance = self.scale_tril @ jnp.swapaxes(self.scale_tril, -1, -2)
+        return jnp.broadcast_to(covariance, self.batch_shape + self.event_shape * 2)
+
+    def variance(self):
+        variance = jnp.sum(self.scale_tril * self.scale_tril, axis=-1)
+        return jnp.broadcast_to(variance, self.batch_shape + self.event_shape)
+
+
+def dirichlet_log_density(x, concentration):
+    r"""Dirichlet log-density of points ``x`` (last axis on the simplex), no support check.
+
+    Rewritten so that the ``lgamma`` terms of order :math:`\alpha_0\log\alpha_0` cancel
+    analytically (``p_j = alpha_j / alpha_0``, ``delta`` the Stirling correction):
+
+    .. math:: \sum_j (\alpha_j - 1)\log\frac{x_j}{p_j} - \tfrac12\sum_j\log\alpha_j
+        + (K - \tfrac12)\log\alpha_0 - \tfrac{K-1}2\log 2\pi - \sum_j\delta(\alpha_j)
+        + \delta(\alpha_0)
+    """
+    k = concentration.shape[-1]
+    total = jnp.sum(concentration, axis=-1)
+    ratio = x * total[..., None] / concentration
+    normalizer = (
+        -0.5 * jnp.sum(jnp.log(concentration), axis=-1)
+        + (k - 0.5) * jnp.log(total)
+        - (k - 1) * _HALF_LOG_TWO_PI
+        - jnp.sum(_special.stirling_correction(concentration), axis=-1)
+        + _special.stirling_correction(total)
+    )
+    return jnp.sum(_special.xlogy(concentration - 1.0, ratio), axis=-1) + normalizer
+
+
+def dirichlet_entropy(concentration):
+    r"""Entropy of a Dirichlet distribution, in a cancellation-free form.
+
+    :math:`\log B(\alpha) + (\alpha_0 - K)\psi(\alpha_0) - \sum_j(\alpha_j-1)\psi(\alpha_j)`,
+    with :math:`\log\Gamma` and :math:`\psi` split into their logarithmic parts (which
+    combine into :math:`\tfrac12\sum_j\log\alpha_j + (\tfrac12 - K)\log\alpha_0`) and their
+    small remainders.
+    """
+    k = concentration.shape[-1]
+    total = jnp.sum(concentration, axis=-1)
+    return (
+        0.5 * jnp.sum(jnp.log(concentration), axis=-1)
+        + (0.5 - k) * jnp.log(total)
+        + (k - 1) * _HALF_LOG_TWO_PI
+        + jnp.sum(_special.stirling_correction(concentration), axis=-1)
+        - _special.stirling_correction(total)
+        + (total - k) * _special.digamma_minus_log(total)
+        - jnp.sum((concentration - 1.0) * _special.digamma_minus_log(concentration), axis=-1)
+    )
+
+
+class Dirichlet(Distribution):
+    r"""Dirichlet distribution over the probability simplex.
+
+    .. math:: \log p(x) = \sum_j (\alpha_j - 1)\log x_j - \log B(\alpha),\qquad
+              B(\alpha) = \frac{\prod_j \Gamma(\alpha_j)}{\Gamma(\sum_j \alpha_j)}
+
+    ``log_prob`` is ``-inf`` for points with a negative coordinate or whose coordinates do
+    not sum to one within ``sqrt(eps)`` of the dtype.
+
+    Args:
+        concentration: :math:`\alpha`, shape ``(*batch, K)``, all positive.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.distributions import Dirichlet
+        >>> d = Dirichlet(jnp.array([1.0, 1.0, 1.0]))
+        >>> float(d.log_prob(jnp.array([0.2, 0.3, 0.5])))  # log 2! = uniform on the simplex
+        0.6931471...
+    """
+
+    concentration: Array
+
+    def __init__(self, concentration):
+        (concentration,) = as_floats(("concentration",), (concentration,))
+        if concentration.ndim < 1:
+            raise ValueError(
+                f"Dirichlet: concentration must have shape (..., K), got {concentration.shape}"
+            )
+        self.concentration = concentration
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.concentration.shape[:-1])
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.concentration.shape[-1],)
+
+    @property
+    def dtype(self):
+        return self.concentration.dtype
+
+    def log_prob(self, x):
+        x, shape = self._value(x, dtype=self.dtype)
+        tolerance = math.sqrt(float(jnp.finfo(x.dtype).eps))
+        inside = jnp.all(x >= 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1.0) <= tolerance)
+        safe_x = jnp.where(inside[..., None], x, 1.0 / self.event_shape[0])
+        value = dirichlet_log_density(safe_x, self.concentration)
+        return jnp.broadcast_to(jnp.where(inside, value, -jnp.inf), shape)
+
+    def sample(self, key, sample_shape=()):
+        shape = sample_dims(self, sample_shape)
+        return jax.random.dirichlet(key, self.concentration, shape, self.dtype)
+
+    def entropy(self):
+        return dirichlet_entropy(self.concentration)
+
+    def mean(self):
+        return self.concentration / jnp.sum(self.concentration, axis=-1, keepdims=True)
+
+    def variance(self):
+        total = jnp.sum(self.concentration, axis=-1, keepdims=True)
+        return self.concentration * (total - self.concentration) / (total * total * (total + 1))
+
+    def covariance(self):
+        """Covariance matrix, of shape ``batch_shape + (K, K)``."""
+        total = jnp.sum(self.concentration, axis=-1)[..., None, None]
+        mean = self.mean()
+        outer = mean[..., :, None] * mean[..., None, :]
+        diagonal = jnp.eye(self.event_shape[0], dtype=self.dtype) * mean[..., None, :]
+        return (diagonal - outer) / (total + 1)

@@ -1,0 +1,252 @@
+"""Information measures of discrete distributions given as probability vectors or logits."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from mlmath import _special
+from mlmath._validation import (
+    as_float,
+    as_floats,
+    broadcast_shapes_or_raise,
+    in_base,
+    log_base,
+    normalize_axis,
+)
+
+
+def _pair(function: str, p, q, p_name: str = "p", q_name: str = "q"):
+    """Two float arrays of one dtype broadcast together, or a ValueError naming both."""
+    p, q = as_floats((p_name, q_name), (p, q))
+    shape = broadcast_shapes_or_raise(function, **{p_name: p.shape, q_name: q.shape})
+    return jnp.broadcast_to(p, shape), jnp.broadcast_to(q, shape)
+
+
+def _reduce(terms, axis: int, where, function: str):
+    """Sum of ``terms`` along ``axis`` over the entries ``where`` selects (all if None)."""
+    if terms.ndim == 0:
+        raise ValueError(f"{function}: expected at least one dimension, got a scalar")
+    axis = normalize_axis(axis, terms.ndim)
+    if where is not None:
+        where = jnp.asarray(where)
+        broadcast_shapes_or_raise(function, where=where.shape, values=terms.shape)
+        terms = jnp.where(where, terms, 0.0)
+    return jnp.sum(terms, axis=axis)
+
+
+def _masked_log_softmax(logits, axis: int, where):
+    """``log_softmax`` that is ``-inf`` (not NaN) on masked entries and all ``-inf`` rows."""
+    if where is not None:
+        logits = jnp.where(where, logits, -jnp.inf)
+    row_max = jnp.max(logits, axis=axis, keepdims=True)
+    live = row_max > -jnp.inf
+    safe_logits = jnp.where(live, logits, 0.0)
+    safe_max = jax.lax.stop_gradient(jnp.where(live, row_max, 0.0))
+    shifted = safe_logits - safe_max
+    log_normalizer = jnp.log(jnp.sum(jnp.exp(shifted), axis=axis, keepdims=True))
+    return jnp.where(live, shifted - log_normalizer, -jnp.inf)
+
+
+def self_information(p, base=None):
+    r"""Surprise of an event of probability ``p``: :math:`I = -\log p`, elementwise.
+
+    ``p == 0`` gives ``inf`` (an impossible event is infinitely surprising).
+
+    Args:
+        p: probabilities, any shape.
+        base: logarithm base; ``None`` for nats, ``2`` for bits.
+
+    Example:
+        >>> from mlmath.info import self_information
+        >>> float(self_information(0.25, base=2))
+        2.0
+    """
+    log_base(base)
+    p = as_float(p, "p")
+    return in_base(-_special.safe_log(p), base)
+
+
+def entropy(p, axis: int = -1, base=None, where=None):
+    r"""Shannon entropy :math:`H(P) = -\sum_x p(x)\log p(x)` along ``axis``.
+
+    ``0 log 0 = 0``. The gradient is finite where an entry is 0: by convention that term's
+    partial derivative is 0 (see :mod:`mlmath.info`), which is also the limit through a
+    softmax.
+
+    Args:
+        p: probability vectors, shape ``(..., K)`` (``axis`` selects the ``K``).
+        axis: the axis that indexes outcomes.
+        base: ``None`` for nats, ``2`` for bits.
+        where: optional boolean mask broadcastable to ``p``; excluded entries contribute 0.
+
+    Returns:
+        The entropy, with ``axis`` removed.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import entropy
+        >>> float(entropy(jnp.array([0.5, 0.5]), base=2)), float(entropy(jnp.array([1.0, 0.0])))
+        (1.0, 0.0)
+    """
+    log_base(base)
+    p = as_float(p, "p")
+    return in_base(0.0 - _reduce(_special.xlogx(p), axis, where, "entropy"), base)
+
+
+def cross_entropy(p, q, axis: int = -1, base=None, where=None):
+    r"""Cross-entropy :math:`H(P, Q) = -\sum_x p(x)\log q(x)` along ``axis``.
+
+    The expected surprise of outcomes drawn from ``P`` under the model ``Q``;
+    :math:`H(P,Q) = H(P) + D_{KL}(P\|Q)`. Terms with ``p == 0`` are 0 whatever ``q`` is;
+    ``q == 0 < p`` gives ``inf``.
+
+    Args:
+        p: target probabilities, shape ``(..., K)``.
+        q: model probabilities, broadcastable with ``p``.
+        axis, base, where: as in :func:`entropy`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import cross_entropy
+        >>> float(cross_entropy(jnp.array([1.0, 0.0]), jnp.array([0.25, 0.75]), base=2))
+        2.0
+    """
+    log_base(base)
+    p, q = _pair("cross_entropy", p, q)
+    return in_base(-_reduce(_special.xlogy(p, q), axis, where, "cross_entropy"), base)
+
+
+def kl_divergence(p, q, axis: int = -1, base=None, where=None):
+    r"""Kullback–Leibler divergence :math:`D_{KL}(P\|Q) = \sum_x p(x)\log\frac{p(x)}{q(x)}`.
+
+    Computed term by term as :math:`p\log(p/q) - p + q` (scipy's ``kl_div``), which sums
+    to the same value for normalized ``p`` and ``q`` but is non-negative in every term, so
+    nearly equal distributions never give a negative divergence in float32. Terms with
+    ``p == 0`` contribute ``q`` (which sums with the rest to the usual value); ``q == 0 < p``
+    gives ``inf`` as :func:`scipy.special.rel_entr` does. For inputs off the simplex the
+    result is the generalized (I-)divergence, and gradients are those of that expression:
+    :math:`\partial/\partial p = \log(p/q)`, :math:`\partial/\partial q = 1 - p/q`; on the
+    simplex they differ from the gradients of :math:`\sum p\log(p/q)` only by a constant
+    vector, which the simplex's tangent space (and any softmax) ignores.
+
+    Args:
+        p, q: probability vectors, broadcastable, shape ``(..., K)``.
+        axis, base, where: as in :func:`entropy`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import kl_divergence
+        >>> float(kl_divergence(jnp.array([0.5, 0.5]), jnp.array([0.25, 0.75]), base=2))
+        0.2075187...
+    """
+    log_base(base)
+    p, q = _pair("kl_divergence", p, q)
+    return in_base(_reduce(_special.kl_terms(p, q), axis, where, "kl_divergence"), base)
+
+
+def js_divergence(p, q, axis: int = -1, base=None, where=None):
+    r"""Jensen–Shannon divergence :math:`\tfrac12 D(P\|M) + \tfrac12 D(Q\|M)`.
+
+    Here :math:`M = (P + Q)/2` is the mixture. Symmetric, finite for any pair, and at most
+    :math:`\log 2` (1 bit).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import js_divergence
+        >>> float(js_divergence(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]), base=2))
+        1.0
+    """
+    log_base(base)
+    p, q = _pair("js_divergence", p, q)
+    m = 0.5 * (p + q)
+    terms = 0.5 * (_special.kl_terms(p, m) + _special.kl_terms(q, m))
+    return in_base(_reduce(terms, axis, where, "js_divergence"), base)
+
+
+def entropy_from_logits(logits, axis: int = -1, base=None, where=None):
+    r"""Entropy of :math:`\mathrm{softmax}(\ell)` without forming the probabilities first.
+
+    :math:`H = -\sum_k p_k \log p_k` with :math:`\log p = \ell - \mathrm{logsumexp}(\ell)`,
+    so tiny probabilities keep their exact logarithm instead of underflowing. Logits of
+    ``-inf`` are zero-probability classes; masked entries (``where`` false) are excluded
+    from the softmax; a row with nothing left gives 0.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import entropy_from_logits
+        >>> float(entropy_from_logits(jnp.array([0.0, 0.0, -jnp.inf]), base=2))
+        1.0
+    """
+    log_base(base)
+    logits = as_float(logits, "logits")
+    axis = normalize_axis(axis, max(logits.ndim, 1))
+    log_p = _masked_log_softmax(logits, axis, where)
+    return in_base(0.0 - jnp.sum(_special.xlogx_exp(log_p), axis=axis), base)
+
+
+def cross_entropy_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
+    r"""Cross-entropy :math:`H(P,Q)` with both distributions given by logits.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import cross_entropy_from_logits
+        >>> float(cross_entropy_from_logits(jnp.array([0.0, -jnp.inf]), jnp.array([0.0, 0.0])))
+        0.6931471...
+    """
+    log_base(base)
+    p_logits, q_logits = _pair("cross_entropy_from_logits", p_logits, q_logits,
+                               "p_logits", "q_logits")
+    axis = normalize_axis(axis, max(p_logits.ndim, 1))
+    log_p = _masked_log_softmax(p_logits, axis, where)
+    log_q = _masked_log_softmax(q_logits, axis, where)
+    p = jnp.exp(log_p)
+    nonzero = p != 0
+    terms = jnp.where(nonzero, p * jnp.where(nonzero, log_q, 0.0), 0.0)
+    return in_base(-jnp.sum(terms, axis=axis), base)
+
+
+def kl_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
+    r"""KL divergence :math:`D_{KL}(P\|Q)` with both distributions given by logits.
+
+    Uses the same non-negative per-term form as :func:`kl_divergence`, with log-probabilities
+    taken straight from the logits: accurate where probabilities underflow, and never
+    negative for nearly equal logits.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import kl_divergence_from_logits
+        >>> float(kl_divergence_from_logits(jnp.array([1.0, 2.0]), jnp.array([1.0, 2.0])))
+        0.0
+    """
+    log_base(base)
+    p_logits, q_logits = _pair("kl_divergence_from_logits", p_logits, q_logits,
+                               "p_logits", "q_logits")
+    axis = normalize_axis(axis, max(p_logits.ndim, 1))
+    log_p = _masked_log_softmax(p_logits, axis, where)
+    log_q = _masked_log_softmax(q_logits, axis, where)
+    terms = _special.kl_terms(None, None, log_p, log_q)
+    return in_base(jnp.sum(terms, axis=axis), base)
+
+
+def js_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
+    r"""Jensen–Shannon divergence with both distributions given by logits.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import js_divergence_from_logits
+        >>> float(js_divergence_from_logits(jnp.array([0.0, -jnp.inf]),
+        ...                                 jnp.array([-jnp.inf, 0.0]), base=2))
+        1.0
+    """
+    log_base(base)
+    p_logits, q_logits = _pair("js_divergence_from_logits", p_logits, q_logits,
+                               "p_logits", "q_logits")
+    axis = normalize_axis(axis, max(p_logits.ndim, 1))
+    log_p = _masked_log_softmax(p_logits, axis, where)
+    log_q = _masked_log_softmax(q_logits, axis, where)
+    log_m = jnp.logaddexp(log_p, log_q) - jnp.log(2.0).astype(log_p.dtype)
+    terms = 0.5 * (
+        _special.kl_terms(None, None, log_p, log_m) + _special.kl_terms(None, None, log_q, log_m)
+    )
+    return in_base(jnp.sum(terms, axis=axis), base)

@@ -1,0 +1,161 @@
+"""Mutual information from joint tables and from label arrays; information gain."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mlmath import _special
+from mlmath._validation import as_float, in_base, log_base
+
+
+def mutual_information(joint, base=None):
+    r"""Mutual information :math:`I(X;Y)` of a joint table over its last two axes.
+
+    .. math:: I(X;Y) = \sum_{x,y} p(x,y)\log\frac{p(x,y)}{p(x)\,p(y)}
+              = H(X) + H(Y) - H(X,Y)
+
+    The table may hold probabilities or counts (it is normalized; an all-zero table gives 0).
+    Computed as :math:`D_{KL}(P_{XY}\|P_X P_Y)` with the non-negative per-term form, so it
+    is never negative.
+
+    Args:
+        joint: ``(..., num_x, num_y)`` non-negative table.
+        base: ``None`` for nats, ``2`` for bits.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import mutual_information
+        >>> float(mutual_information(jnp.array([[0.5, 0.0], [0.0, 0.5]]), base=2))
+        1.0
+    """
+    log_base(base)
+    joint = as_float(joint, "joint")
+    if joint.ndim < 2:
+        raise ValueError(
+            f"mutual_information: joint must have shape (..., num_x, num_y), got {joint.shape}"
+        )
+    total = jnp.sum(joint, axis=(-2, -1), keepdims=True)
+    nonempty = total > 0
+    joint = joint / jnp.where(nonempty, total, 1.0)
+    p_x = jnp.sum(joint, axis=-1, keepdims=True)
+    p_y = jnp.sum(joint, axis=-2, keepdims=True)
+    terms = _special.kl_terms(joint, p_x * p_y)
+    return in_base(jnp.sum(terms, axis=(-2, -1)), base)
+
+
+def _num_labels(labels, num, name: str) -> int:
+    """The number of label values: given, or ``max + 1`` read from concrete labels."""
+    if num is not None:
+        if not isinstance(num, int | np.integer) or num < 1:
+            raise ValueError(f"num_{name} must be a positive int, got {num!r}")
+        return int(num)
+    try:
+        concrete = np.asarray(labels)
+    except jax.errors.TracerArrayConversionError:
+        raise ValueError(
+            f"num_{name} must be given when labels_{name} is traced (under jit or vmap)"
+        ) from None
+    if concrete.size == 0:
+        raise ValueError(f"labels_{name} is empty; pass num_{name} to define the label set")
+    if concrete.min() < 0:
+        raise ValueError(f"labels_{name} must be non-negative integers, got min {concrete.min()}")
+    return int(concrete.max()) + 1
+
+
+def _integer_labels(labels, name: str):
+    labels = jnp.asarray(labels)
+    if not (jnp.issubdtype(labels.dtype, jnp.integer) or labels.dtype == jnp.bool_):
+        raise TypeError(f"{name} must hold integer labels, got dtype {labels.dtype}")
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {labels.shape}")
+    return labels.astype(jnp.int32)
+
+
+def contingency_table(labels_x, labels_y, num_x=None, num_y=None, sample_weight=None):
+    """Counts (or summed weights) of each pair of labels: a ``(num_x, num_y)`` table.
+
+    Labels are integers ``0..num - 1``; those outside the range are not counted. When
+    ``num_x`` / ``num_y`` are omitted they are read from the labels, which must then be
+    concrete (not traced); under ``jit`` pass them.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import contingency_table
+        >>> contingency_table(jnp.array([0, 0, 1]), jnp.array([1, 1, 0])).tolist()
+        [[0.0, 2.0], [1.0, 0.0]]
+    """
+    labels_x = _integer_labels(labels_x, "labels_x")
+    labels_y = _integer_labels(labels_y, "labels_y")
+    if labels_x.shape != labels_y.shape:
+        raise ValueError(
+            f"labels_x and labels_y must have the same length, got shapes {labels_x.shape} "
+            f"and {labels_y.shape}"
+        )
+    num_x = _num_labels(labels_x, num_x, "x")
+    num_y = _num_labels(labels_y, num_y, "y")
+    if sample_weight is None:
+        weights = jnp.ones(labels_x.shape, dtype=jnp.result_type(float))
+    else:
+        weights = as_float(sample_weight, "sample_weight")
+        if weights.shape != labels_x.shape:
+            raise ValueError(
+                f"sample_weight must have the labels' shape {labels_x.shape}, got {weights.shape}"
+            )
+    valid = (labels_x >= 0) & (labels_x < num_x) & (labels_y >= 0) & (labels_y < num_y)
+    flat = jnp.where(valid, labels_x * num_y + labels_y, 0)
+    counts = jnp.bincount(flat, weights=jnp.where(valid, weights, 0.0), length=num_x * num_y)
+    return counts.reshape(num_x, num_y)
+
+
+def mutual_info_score(labels_x, labels_y, num_x=None, num_y=None, base=None):
+    r"""Mutual information (nats) between two labelings of the same samples.
+
+    The mutual information of the empirical joint distribution of the label pairs, equal to
+    :func:`sklearn.metrics.mutual_info_score` (for integer labels ``0..num - 1``).
+
+    Args:
+        labels_x, labels_y: integer labels, shape ``(n,)``.
+        num_x, num_y: the number of label values (static); required under ``jit``.
+        base: ``None`` for nats, ``2`` for bits.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import mutual_info_score
+        >>> float(mutual_info_score(jnp.array([0, 0, 1, 1]), jnp.array([1, 1, 0, 0]), base=2))
+        1.0
+    """
+    log_base(base)
+    table = contingency_table(labels_x, labels_y, num_x, num_y)
+    return mutual_information(table, base=base)
+
+
+def information_gain(labels, split, num_classes: int, num_branches: int = 2,
+                     sample_weight=None, base=None):
+    r"""Entropy reduction of the class labels that a split gives: :math:`H(Y) - H(Y\mid S)`.
+
+    .. math:: IG = H(Y) - \sum_s \frac{n_s}{n} H(Y \mid S = s) = I(Y; S)
+
+    the criterion a decision tree maximizes when it chooses a split. ``split`` says which
+    branch each sample goes to (a boolean for a binary split, or integers
+    ``0..num_branches - 1``); ``sample_weight`` weights samples (bootstrap counts, say).
+
+    Args:
+        labels: integer class labels, shape ``(n,)``.
+        split: branch of each sample, shape ``(n,)``.
+        num_classes: number of classes (static).
+        num_branches: number of branches (static), 2 by default.
+        sample_weight: optional non-negative weights, shape ``(n,)``.
+        base: ``None`` for nats, ``2`` for bits.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.info import information_gain
+        >>> y = jnp.array([0, 0, 1, 1])
+        >>> float(information_gain(y, y == 1, num_classes=2, base=2))  # a perfect split
+        1.0
+    """
+    log_base(base)
+    table = contingency_table(labels, split, num_classes, num_branches, sample_weight)
+    return mutual_information(table, base=base)
