@@ -74,7 +74,8 @@ def softmax_cross_entropy(logits, labels, axis: int = -1, where=None):
 
     Args:
         logits: ``(..., K)`` unnormalized log-probabilities (``axis`` selects ``K``).
-        labels: integer classes ``0..K-1``, the shape of ``logits`` without ``axis``.
+        labels: integer classes ``0..K-1``, broadcastable to the shape of ``logits`` without
+            ``axis`` (so one label array can score a stack of models' logits).
         axis: the class axis.
         where: optional boolean mask broadcastable to ``logits``.
 
@@ -96,11 +97,13 @@ def softmax_cross_entropy(logits, labels, axis: int = -1, where=None):
         )
     axis = normalize_axis(axis, max(logits.ndim, 1), "axis")
     expected = logits.shape[:axis] + logits.shape[axis + 1:]
-    if labels.shape != expected:
+    if broadcast_shapes_or_raise("softmax_cross_entropy", labels=labels.shape,
+                                 logits_without_axis=expected) != expected:
         raise ValueError(
-            f"softmax_cross_entropy: labels must have the shape of logits without axis "
+            f"softmax_cross_entropy: labels must broadcast to the shape of logits without axis "
             f"{axis}, {expected}, got {labels.shape} (logits shape {logits.shape})"
         )
+    labels = jnp.broadcast_to(labels, expected)
     live = _live_mask(logits, axis, where)
     return optax.losses.softmax_cross_entropy_with_integer_labels(
         logits, labels, axis=axis, where=live
@@ -126,8 +129,8 @@ def softmax_cross_entropy_with_probs(logits, target_probs, axis: int = -1, where
         >>> import jax.numpy as jnp
         >>> from mlmath.losses import softmax_cross_entropy_with_probs
         >>> z = jnp.array([0.0, -jnp.inf])
-        >>> float(softmax_cross_entropy_with_probs(z, jnp.array([1.0, 0.0])))
-        0.0
+        >>> float(softmax_cross_entropy_with_probs(z, jnp.array([1.0, 0.0]))) == 0.0
+        True
     """
     logits, target_probs = as_floats(("logits", "target_probs"), (logits, target_probs))
     shape = broadcast_shapes_or_raise(

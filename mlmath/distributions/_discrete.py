@@ -44,8 +44,9 @@ class Bernoulli(Distribution):
 
     Example:
         >>> from mlmath.distributions import Bernoulli
-        >>> float(Bernoulli(probs=0.25).log_prob(1)), float(Bernoulli(logits=0.0).entropy())
-        (-1.3862943..., 0.6931471...)
+        >>> d = Bernoulli(probs=0.25)
+        >>> round(float(d.log_prob(1)), 6), round(float(Bernoulli(logits=0.0).entropy()), 6)
+        (-1.386294, 0.693147)
     """
 
     logits: Array
@@ -109,8 +110,8 @@ class Categorical(Distribution):
         >>> import jax.numpy as jnp
         >>> from mlmath.distributions import Categorical
         >>> d = Categorical(probs=jnp.array([0.5, 0.25, 0.25]))
-        >>> float(d.log_prob(1)), float(d.entropy())  # log 1/4; 1.5 log 2
-        (-1.3862943..., 1.0397207...)
+        >>> round(float(d.log_prob(1)), 6), round(float(d.entropy()), 6)  # log 1/4; 1.5 log 2
+        (-1.386294, 1.039721)
     """
 
     logits: Array
@@ -187,8 +188,8 @@ class Poisson(Distribution):
 
     Example:
         >>> from mlmath.distributions import Poisson
-        >>> float(Poisson(3.0).log_prob(2)), float(Poisson(3.0).variance())
-        (-1.4959226..., 3.0)
+        >>> round(float(Poisson(3.0).log_prob(2)), 6), float(Poisson(3.0).variance())
+        (-1.495923, 3.0)
     """
 
     rate: Array

@@ -1,0 +1,33 @@
+"""Every notebook in notebooks/ executes top to bottom without error (so none can rot)."""
+
+import os
+import pathlib
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_executes(path, tmp_path, monkeypatch):
+    notebook = nbformat.read(path, as_version=4)
+    # the kernel inherits the environment: run the checkout's mlmath, headless
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    errors = [
+        output
+        for cell in notebook.cells if cell.cell_type == "code"
+        for output in cell.get("outputs", []) if output.get("output_type") == "error"
+    ]
+    assert not errors
+
+
+def test_there_is_at_least_one_notebook():
+    assert NOTEBOOKS
