@@ -5,8 +5,8 @@ compose with ``jax.grad``, ``jax.vmap``, ``jax.jit`` and sharding. See the READM
 map of the package.
 """
 
-from mlmath import distributions, info, losses
+from mlmath import distributions, info, losses, metrics
 
 __version__ = "0.1.0"
 
-__all__ = ["distributions", "info", "losses"]
+__all__ = ["distributions", "info", "losses", "metrics"]
