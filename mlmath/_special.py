@@ -30,14 +30,17 @@ from jax.scipy import special as jsp_special
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
 def series_threshold(dtype) -> float:
-    """Where the asymptotic series below take over from ``lgamma``/``digamma``, per dtype.
+    """Where the asymptotic series take over from the upward recurrences, per dtype.
 
-    float64: 10, where the first omitted term of either series is below 1e-15 relative and
-    below which XLA's float64 ``lgamma`` is accurate. float32: 5, where the omitted term
-    (< 2e-11) is far below float32 precision, while XLA's float32 ``lgamma`` has absolute
-    errors up to ~5e-6 between 5 and 10 (and ~2e-6 below, which nothing cheaper beats).
+    At 10 (float64) or 5 (float32) the first omitted term of the Stirling and digamma series
+    below is under 1e-15 (resp. 2e-11) relative; smaller arguments are shifted up to it by
+    the recurrences ``lgamma(x) = lgamma(x + 1) - log x``, ``digamma(x) = digamma(x + 1) - 1/x``,
+    whose increments are sums of positive terms. No XLA ``lgamma`` or ``digamma`` is used:
+    in float32 those are off by up to ~5e-6 absolute.
     """
     return 10.0 if jnp.finfo(dtype).bits >= 64 else 5.0
+
+
 # lgamma(x) - [(x - 1/2) log x - x + log(2 pi)/2] = sum_j B_2j / (2j (2j - 1) x^(2j - 1))
 _STIRLING_COEFFICIENTS = (
     1.0 / 12.0,
@@ -56,6 +59,7 @@ _DIGAMMA_COEFFICIENTS = (
     -1.0 / 132.0,
     691.0 / 32760.0,
 )
+_ARTANH_TERMS = 16
 
 
 def _odd_series(inverse_x, coefficients):
@@ -67,36 +71,101 @@ def _odd_series(inverse_x, coefficients):
     return total * inverse_x
 
 
+def _artanh_tail(w):
+    """``sum_{j >= 1} w^(2j) / (2j + 1)`` for ``|w| <= 1/3`` (so ``artanh(w) = w (1 + tail)``)."""
+    w_squared = w * w
+    total = jnp.zeros_like(w)
+    for j in reversed(range(1, _ARTANH_TERMS + 1)):
+        total = (total + 1.0 / (2 * j + 1)) * w_squared
+    return total
+
+
+def _stirling_step(y):
+    """``stirling_correction(y) - stirling_correction(y + 1) = (y + 1/2) log(1 + 1/y) - 1 > 0``.
+
+    With ``u = 1/(2y + 1)`` this is ``u^2/3 + u^4/5 + ...``: a sum of positive terms (used
+    for ``y >= 1``, where ``u <= 1/3``); below, the closed form has no harmful cancellation.
+    """
+    series_region = y >= 1.0
+    y_series = jnp.where(series_region, y, 1.0)
+    y_direct = jnp.where(series_region, 1.0, y)
+    series = _artanh_tail(1.0 / (2.0 * y_series + 1.0))
+    direct = (y_direct + 0.5) * jnp.log1p(1.0 / y_direct) - 1.0
+    return jnp.where(series_region, series, direct)
+
+
+def log1p_gap(v):
+    """``v - log(1 + v) >= 0`` for ``v > -1``, accurate also where it is ``~v^2/2``.
+
+    With ``w = v / (2 + v)``, ``log1p(v) = 2 artanh(w)`` and the gap is
+    ``2 w^2 / (1 - w) - 2 w^3 (1/3 + w^2/5 + ...)``, free of cancellation for ``|w| <= 1/3``
+    (``-1/2 <= v <= 1``); outside, the direct difference is already accurate.
+    """
+    v = jnp.asarray(v)
+    series_region = (v >= -0.5) & (v <= 1.0)
+    v_series = jnp.where(series_region, v, 0.0)
+    w = v_series / (2.0 + v_series)
+    series = 2.0 * w * w / (1.0 - w) - 2.0 * w * _artanh_tail(w)
+    v_direct = jnp.where(series_region, 1.0, v)
+    direct = v_direct - jnp.log1p(v_direct)
+    return jnp.where(series_region, series, direct)
+
+
 def stirling_correction(x):
     """``lgamma(x) - ((x - 1/2) log x - x + log(2 pi) / 2)`` for ``x > 0``.
 
-    Behaves like ``1 / (12 x)`` for large ``x``; computed by its asymptotic series there so
-    that no large ``lgamma`` value is ever subtracted.
+    About ``1 / (12 x)`` for large ``x``, where it is computed by its asymptotic series;
+    smaller arguments are shifted above ``series_threshold`` by the recurrence
+    ``S(x) = S(x + 1) + (x + 1/2) log(1 + 1/x) - 1``, whose increments are positive. Accurate
+    to a few ulps for every ``x > 0`` in both float32 and float64.
     """
     x = jnp.asarray(x)
     threshold = series_threshold(x.dtype)
+    shift = int(threshold)
     large = x >= threshold
     x_large = jnp.where(large, x, threshold)
     x_small = jnp.where(large, 1.0, x)
-    series = _odd_series(1.0 / x_large, _STIRLING_COEFFICIENTS)
-    direct = (
-        jsp_special.gammaln(x_small) - (x_small - 0.5) * jnp.log(x_small) + x_small
-        - _HALF_LOG_TWO_PI
-    )
-    return jnp.where(large, series, direct)
+    small = _odd_series(1.0 / (x_small + shift), _STIRLING_COEFFICIENTS)
+    for i in range(shift):
+        small = small + _stirling_step(x_small + i)
+    return jnp.where(large, _odd_series(1.0 / x_large, _STIRLING_COEFFICIENTS), small)
+
+
+def _digamma_series(x):
+    inverse = 1.0 / x
+    return -0.5 * inverse + inverse * _odd_series(inverse, _DIGAMMA_COEFFICIENTS)
 
 
 def digamma_minus_log(x):
-    """``digamma(x) - log(x)`` for ``x > 0``; about ``-1 / (2 x)`` for large ``x``."""
+    """``digamma(x) - log(x)`` for ``x > 0``; about ``-1 / (2 x)`` for large ``x``.
+
+    By its asymptotic series above ``series_threshold`` and below by the recurrence
+    ``D(x) = D(x + 1) - (1/x - log(1 + 1/x))``, whose decrements are positive.
+    """
     x = jnp.asarray(x)
     threshold = series_threshold(x.dtype)
+    shift = int(threshold)
     large = x >= threshold
     x_large = jnp.where(large, x, threshold)
     x_small = jnp.where(large, 1.0, x)
-    inverse = 1.0 / x_large
-    series = -0.5 * inverse + inverse * _odd_series(inverse, _DIGAMMA_COEFFICIENTS)
-    direct = jsp_special.digamma(x_small) - jnp.log(x_small)
-    return jnp.where(large, series, direct)
+    small = _digamma_series(x_small + shift)
+    for i in range(shift):
+        small = small - log1p_gap(1.0 / (x_small + i))
+    return jnp.where(large, _digamma_series(x_large), small)
+
+
+def log_ratio(a, b):
+    """``log(a / b)`` for positive ``a``, ``b``: ``log1p`` of the exact difference when close.
+
+    ``log(a) - log(b)`` carries the rounding of two logarithms (``eps |log a|`` each), far
+    more than ``log(a/b)`` itself when ``a`` and ``b`` are nearly equal; ``a - b`` is exact
+    there (Sterbenz), so ``log1p((a - b) / b)`` is accurate to a few ulps.
+    """
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    close = jnp.abs(a - b) < 0.5 * b
+    safe_b = jnp.where(close, b, 1.0)
+    near = jnp.log1p(jnp.where(close, a - b, 0.0) / safe_b)
+    return jnp.where(close, near, safe_log(a) - safe_log(b))
 
 
 _BD0_TERMS = 8
@@ -141,50 +210,34 @@ def bd0(x, m, log_m=None):
 def log_poisson_kernel(count, rate, log_rate=None):
     """``count log(rate) - rate - lgamma(count + 1)`` for real ``count >= 0``, ``rate >= 0``.
 
-    This is the Poisson log-pmf at a (possibly non-integer) count. For larger counts it is
-    evaluated as ``-bd0(count, rate) - log(2 pi count) / 2 - stirling_correction(count)``,
-    accurate to a few ulps even when ``count`` and ``rate`` are in the millions (where the
-    direct formula subtracts numbers of order ``count log count``); below
-    ``series_threshold`` (5 in float32, 10 in float64) the direct
-    formula has no such cancellation and is used as is. Pass ``log_rate`` too when it is
+    The Poisson log-pmf at a (possibly non-integer) count, in Loader's saddle-point form
+    ``-bd0(count, rate) - log(2 pi count) / 2 - stirling_correction(count)``: accurate to a few
+    ulps for counts and rates from 0 to the millions (the direct formula subtracts numbers of
+    order ``count log count``). Count 0 is exactly ``-rate``. Pass ``log_rate`` too when it is
     known exactly (a rate that underflows to 0 then still gives the right finite value).
     """
     count, rate = jnp.asarray(count), jnp.asarray(rate)
-    if log_rate is None:
-        log_rate = safe_log(rate)
-    threshold = series_threshold(jnp.result_type(count, rate))
-    small = count < threshold
-    count_small = jnp.where(small, count, 1.0)
-    direct = (
-        count_small * jnp.where(small, log_rate, 0.0)
-        - rate
-        - jsp_special.gammaln(count_small + 1.0)
-    )
-    # count 0 (the commonest count of all) is exactly -rate; XLA's float32 lgamma(1) is not 0
-    direct = jnp.where(count == 0, -rate, direct)
-    count_large = jnp.where(small, threshold, count)
+    positive = count > 0
+    safe_count = jnp.where(positive, count, 1.0)
     saddle_point = (
-        -bd0(count_large, rate, log_rate)
-        - 0.5 * jnp.log(count_large)
+        -bd0(safe_count, rate, log_rate)
+        - 0.5 * jnp.log(safe_count)
         - _HALF_LOG_TWO_PI
-        - stirling_correction(count_large)
+        - stirling_correction(safe_count)
     )
-    return jnp.where(small, direct, saddle_point)
+    return jnp.where(positive, saddle_point, -rate)
 
 
-def _lgamma_bregman_large(b, a):
-    """``lgamma_bregman`` for ``a >= series_threshold`` (any ``b > 0``), by Stirling's series."""
-    difference = b - a
-    return (
-        bd0(b, a)
-        - 0.5 * jnp.log1p(difference / a)
-        - difference * digamma_minus_log(a)
-        + stirling_correction(b)
-        - stirling_correction(a)
-    )
+def _bregman_taylor(dtype) -> tuple[float, int]:
+    """Where ``lgamma_bregman`` uses its Taylor series, and to which power, per dtype.
 
-
-_BREGMAN_SHIFT = 10
+    The closed form's ``stirling_correction(b) - stirling_correction(a)`` carries an absolute
+    error ``eps |stirling_correction(a)|`` against a result of about ``(h/a)^2 / 2``: the
+    series is used up to ``|h| < a/4`` (float32) or ``a/10`` (float64), where that error has
+    fallen below the dtype's precision, with enough terms (the remainder goes as
+    ``(h/a)^n``) to match it.
+    """
+    return (0.1, 16) if jnp.finfo(dtype).bits >= 64 else (0.25, 14)
 
 
 def lgamma_bregman(b, a):
@@ -193,22 +246,34 @@ def lgamma_bregman(b, a):
     The Bregman divergence of ``lgamma`` (convex on the positive axis). It appears in
     every divergence between Gamma, Beta and Dirichlet distributions, and is tiny when
     ``b`` is close to ``a``, so the naive difference of ``lgamma`` values loses all its
-    digits there. For ``a >= series_threshold`` (5 in float32, 10 in float64) it is
+    digits there. It is evaluated as
     ``bd0(b, a) - log1p((b - a)/a)/2 - (b - a) digamma_minus_log(a) + stirling_correction(b)
-    - stirling_correction(a)``; below, the recurrence ``lgamma(x) = lgamma(x + n) - sum_i
-    log(x + i)`` gives ``B(b, a) = B(b + n, a + n) + sum_{i<n} bd0(a + i, b + i) / (a + i)``,
-    a sum of non-negative, accurately computed terms.
+    - stirling_correction(a)``, in which the large parts have cancelled analytically, and,
+    where ``b`` is within ``a/10`` (float64) or ``a/4`` (float32) of ``a``, by its Taylor
+    series ``sum_n polygamma(n - 1, a) (b - a)^n / n!``, whose every term is of the size of
+    the result (:func:`_bregman_taylor`).
     """
     b, a = jnp.asarray(b), jnp.asarray(a)
-    small = a < series_threshold(jnp.result_type(a, b))
-    a_large = jnp.where(small, a + _BREGMAN_SHIFT, a)
-    b_large = jnp.where(small, b + _BREGMAN_SHIFT, b)
-    shifted = jnp.zeros_like(a * b)
-    a_small = jnp.where(small, a, 1.0)
-    b_small = jnp.where(small, b, 1.0)
-    for i in range(_BREGMAN_SHIFT):
-        shifted = shifted + bd0(a_small + i, b_small + i) / (a_small + i)
-    return _lgamma_bregman_large(b_large, a_large) + jnp.where(small, shifted, 0.0)
+    radius, order = _bregman_taylor(jnp.result_type(a, b))
+    difference = b - a
+    near = jnp.abs(difference) < radius * a
+    h = jnp.where(near, difference, 0.0)
+    a_near = jnp.where(near, a, 1.0)
+    taylor = jnp.zeros_like(h)
+    for n in reversed(range(2, order + 1)):
+        taylor = (taylor + jsp_special.polygamma(n - 1, a_near) / float(math.factorial(n))) * h
+    taylor = taylor * h
+    b_far = jnp.where(near, 2.0, b)
+    a_far = jnp.where(near, 1.0, a)
+    far_difference = b_far - a_far
+    far = (
+        bd0(b_far, a_far)
+        - 0.5 * jnp.log1p(far_difference / a_far)
+        - far_difference * digamma_minus_log(a_far)
+        + stirling_correction(b_far)
+        - stirling_correction(a_far)
+    )
+    return jnp.where(near, taylor, far)
 
 
 # Poisson entropy. Below _POISSON_SERIES_MIN it is summed exactly over k = 0.._POISSON_TERMS
@@ -311,19 +376,23 @@ def xlogx_exp(log_x):
 # normalized p, q the sum of these terms is KL(p || q). Each term is >= 0, so a sum of them
 # can never come out negative through rounding, unlike sum p log(p/q).
 
-_PHI_SERIES_MAX = 1e-3
+_PHI_SERIES_MAX = 0.1
+_PHI_SERIES_TERMS = 10  # terms d^2/2! .. d^10/10!: truncation below 1e-16 relative at 0.1
 
 
 def phi(d):
-    """``d - 1 + exp(-d) = d + expm1(-d) >= 0``, accurate near ``d = 0`` where it is ``d²/2``."""
+    """``d - 1 + exp(-d) = d + expm1(-d) >= 0``, accurate near ``d = 0`` where it is ``d²/2``.
+
+    By its Taylor series ``sum_k (-d)^k / k!`` for ``|d| < 0.1`` (where ``d + expm1(-d)``
+    would cancel), directly beyond.
+    """
     d = jnp.asarray(d)
     small = jnp.abs(d) < _PHI_SERIES_MAX
     d_small = jnp.where(small, d, 0.0)
-    # d^2/2 - d^3/6 + d^4/24 - d^5/120 + d^6/720
-    series = d_small * d_small * (
-        0.5 - d_small * (1.0 / 6.0 - d_small * (1.0 / 24.0 - d_small * (
-            1.0 / 120.0 - d_small / 720.0)))
-    )
+    series = jnp.zeros_like(d_small)
+    for k in reversed(range(2, _PHI_SERIES_TERMS + 1)):
+        series = (series + 1.0 / math.factorial(k)) * (-d_small)
+    series = series * (-d_small)
     d_large = jnp.where(small, 1.0, d)
     direct = d_large + jnp.expm1(-d_large)
     return jnp.where(small, series, direct)
@@ -340,11 +409,14 @@ def kl_terms(p, q, log_p=None, log_q=None):
     """Elementwise ``p log(p/q) - p + q >= 0`` (scipy's ``kl_div``).
 
     Give probabilities, log-probabilities, or both (both avoids recomputing one from the
-    other: pass ``p=None`` to use ``exp(log_p)``). The term is ``p * phi(log p - log q)``
-    where ``q`` is within a factor ``e`` of ``p`` (no overflow, no cancellation) and
-    ``q + p (d - 1)`` where ``q`` dominates. Where ``p == 0`` the term is ``q``; where
+    other: pass ``p=None`` to use ``exp(log_p)``). The term is ``p * phi(d)``,
+    ``d = log(p/q)``, where ``q`` is within a factor ``e`` of ``p`` (no overflow, no
+    cancellation) and ``q + p (d - 1)`` where ``q`` dominates. When both probabilities are
+    given, ``d`` comes from their exact difference (:func:`log_ratio`), so nearly equal
+    ``p`` and ``q`` keep their relative accuracy. Where ``p == 0`` the term is ``q``; where
     ``q == 0 < p`` it is ``inf``.
     """
+    ratio_from_probabilities = p is not None and q is not None
     if log_p is None:
         log_p = safe_log(p)
     if log_q is None:
@@ -358,7 +430,7 @@ def kl_terms(p, q, log_p=None, log_q=None):
     p = jnp.exp(safe_log_p) if p is None else jnp.where(both, p, 1.0)
     q_value = jnp.exp(log_q) if q is None else jnp.asarray(q)
     q = jnp.where(both, q_value, 1.0)
-    d = safe_log_p - safe_log_q
+    d = log_ratio(p, q) if ratio_from_probabilities else safe_log_p - safe_log_q
     near = d >= -1.0
     term = jnp.where(near, p * phi(jnp.where(near, d, 0.0)), q + p * (d - 1.0))
     return jnp.where(both, term, jnp.where(p_positive, jnp.inf, q_value))

@@ -14,10 +14,20 @@ batch shape. See :class:`Distribution` for the shape conventions.
 ``Gamma``                     ``concentration``, ``rate``
 ``Beta``                      ``concentration1``, ``concentration0``
 ``Dirichlet``                 ``concentration``, shape ``(..., K)``
+``StudentT``                  ``df``, ``loc``, ``scale``
+``InverseGamma``              ``concentration``, ``scale``
+``NegativeBinomial``          ``total_count``, ``logits=`` or ``probs=``
+``NormalInverseGamma``        ``loc``, ``precision``, ``concentration``, ``rate`` (draws are pairs)
 ============================  =========================================================
 """
 
 from mlmath.distributions._base import Distribution
+from mlmath.distributions._compound import (
+    InverseGamma,
+    NegativeBinomial,
+    NormalInverseGamma,
+    StudentT,
+)
 from mlmath.distributions._continuous import Beta, Gamma, Laplace, Normal, Uniform
 from mlmath.distributions._discrete import Bernoulli, Categorical, Poisson
 from mlmath.distributions._multivariate import Dirichlet, MultivariateNormal
@@ -29,9 +39,13 @@ __all__ = [
     "Dirichlet",
     "Distribution",
     "Gamma",
+    "InverseGamma",
     "Laplace",
     "MultivariateNormal",
+    "NegativeBinomial",
     "Normal",
+    "NormalInverseGamma",
     "Poisson",
+    "StudentT",
     "Uniform",
 ]

@@ -8,10 +8,10 @@ import math
 import jax
 import jax.numpy as jnp
 from jax import Array
-from jax.scipy.special import digamma, gammaln
 
 from mlmath import _special
 from mlmath._validation import as_floats, broadcast_parameters
+from mlmath.distributions import _fit
 from mlmath.distributions._base import Distribution, sample_dims
 from mlmath.distributions._multivariate import dirichlet_entropy, dirichlet_log_density
 
@@ -66,6 +66,16 @@ class Normal(_Scalar):
     def _parameters(self):
         return (self.loc, self.scale)
 
+    @classmethod
+    def fit(cls, x, weights=None):
+        """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
+
+        The estimate is the weighted mean and the weighted (biased) standard deviation.
+        ``weights`` (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes
+        of ``x`` become the batch shape. See :func:`mlmath.distributions._fit.fit_normal`.
+        """
+        return cls(*_fit.fit_normal(x, weights))
+
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         z = (x - self.loc) / self.scale
@@ -114,6 +124,16 @@ class Laplace(_Scalar):
     def _parameters(self):
         return (self.loc, self.scale)
 
+    @classmethod
+    def fit(cls, x, weights=None):
+        """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
+
+        The estimate is the weighted median and the mean absolute deviation from it. ``weights``
+        (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes of ``x``
+        become the batch shape. See :func:`mlmath.distributions._fit.fit_laplace`.
+        """
+        return cls(*_fit.fit_laplace(x, weights))
+
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         return -jnp.abs(x - self.loc) / self.scale - jnp.log(2.0 * self.scale)
@@ -153,6 +173,16 @@ class Uniform(_Scalar):
     @property
     def _parameters(self):
         return (self.low, self.high)
+
+    @classmethod
+    def fit(cls, x, weights=None):
+        """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
+
+        The estimate is the smallest and largest samples with positive weight. ``weights`` (shape
+        ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes of ``x`` become the
+        batch shape. See :func:`mlmath.distributions._fit.fit_uniform`.
+        """
+        return cls(*_fit.fit_uniform(x, weights))
 
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
@@ -205,6 +235,16 @@ class Gamma(_Scalar):
     def _parameters(self):
         return (self.concentration, self.rate)
 
+    @classmethod
+    def fit(cls, x, weights=None):
+        """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
+
+        The estimate is the shape by Newton's method on its score equation, then the rate.
+        ``weights`` (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes
+        of ``x`` become the batch shape. See :func:`mlmath.distributions._fit.fit_gamma`.
+        """
+        return cls(*_fit.fit_gamma(x, weights))
+
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         alpha, rate = self.concentration, self.rate
@@ -221,18 +261,16 @@ class Gamma(_Scalar):
         return jax.random.gamma(key, self.concentration, shape, self.dtype) / self.rate
 
     def entropy(self):
-        # alpha + lgamma(alpha) + (1 - alpha) digamma(alpha) - log(rate); for alpha >= 5 its
-        # large terms are cancelled analytically through Stirling's series
+        # alpha + lgamma(alpha) + (1 - alpha) digamma(alpha) - log(rate), with its large
+        # terms (of order alpha log alpha) cancelled analytically through Stirling's series
         alpha = self.concentration
-        stable = (
+        return (
             0.5 * jnp.log(alpha)
             + _HALF_LOG_TWO_PI
             + _special.stirling_correction(alpha)
             + (1.0 - alpha) * _special.digamma_minus_log(alpha)
+            - jnp.log(self.rate)
         )
-        direct = alpha + gammaln(alpha) + (1.0 - alpha) * digamma(alpha)
-        below = alpha < _special.series_threshold(alpha.dtype)
-        return jnp.where(below, direct, stable) - jnp.log(self.rate)
 
     def mean(self):
         return self.concentration / self.rate

@@ -8,6 +8,7 @@ from jax import Array
 
 from mlmath import _special
 from mlmath._validation import as_float
+from mlmath.distributions import _fit
 from mlmath.distributions._base import Distribution, sample_dims
 
 
@@ -57,6 +58,16 @@ class Bernoulli(Distribution):
         if kind == "probs":
             value = _special.safe_log(value) - _safe_log1p_neg(value)
         self.logits = value
+
+    @classmethod
+    def fit(cls, x, weights=None):
+        """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
+
+        The estimate is the weighted fraction of ones. ``weights`` (shape ``(n,)`` or broadcasting
+        to ``x``) need not sum to one; trailing axes of ``x`` become the batch shape. See
+        :func:`mlmath.distributions._fit.fit_bernoulli`.
+        """
+        return cls(probs=_fit.fit_bernoulli(x, weights))
 
     @property
     def probs(self) -> Array:
@@ -124,6 +135,15 @@ class Categorical(Distribution):
         if kind == "probs":
             value = _special.safe_log(value)
         self.logits = value
+
+    @classmethod
+    def fit(cls, x, num_categories: int, weights=None):
+        """Weighted maximum-likelihood fit to integer labels ``x`` (axis 0): label frequencies.
+
+        ``num_categories`` (static) fixes ``K``; ``weights`` need not sum to one. See
+        :func:`mlmath.distributions._fit.fit_categorical`.
+        """
+        return cls(probs=_fit.fit_categorical(x, num_categories, weights))
 
     @property
     def log_probs(self) -> Array:
@@ -196,6 +216,16 @@ class Poisson(Distribution):
 
     def __init__(self, rate):
         self.rate = as_float(rate, "rate")
+
+    @classmethod
+    def fit(cls, x, weights=None):
+        """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
+
+        The estimate is the weighted mean count. ``weights`` (shape ``(n,)`` or broadcasting to
+        ``x``) need not sum to one; trailing axes of ``x`` become the batch shape. See
+        :func:`mlmath.distributions._fit.fit_poisson`.
+        """
+        return cls(_fit.fit_poisson(x, weights))
 
     @property
     def batch_shape(self) -> tuple[int, ...]:

@@ -9,10 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 from jax.scipy.linalg import solve_triangular
-from jax.scipy.special import digamma, gammaln
 
 from mlmath import _special
 from mlmath._validation import as_floats, broadcast_shapes_or_raise
+from mlmath.distributions import _fit
 from mlmath.distributions._base import Distribution, sample_dims
 
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -98,6 +98,17 @@ class MultivariateNormal(Distribution):
             jnp.linalg.cholesky(matrix) if covariance is not None else jnp.tril(matrix)
         )
 
+    @classmethod
+    def fit(cls, x, weights=None, reg_covar=0.0):
+        """Weighted maximum-likelihood fit to rows of ``x (n, d)``: mean and covariance.
+
+        The covariance is the weighted (biased) one plus ``reg_covar`` on its diagonal (as
+        scikit-learn's mixtures), which keeps it positive definite when few points carry the
+        weight. See :func:`mlmath.distributions._fit.fit_multivariate_normal`.
+        """
+        mean, covariance = _fit.fit_multivariate_normal(x, weights, reg_covar)
+        return cls(mean, covariance=covariance)
+
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(np.broadcast_shapes(self.loc.shape[:-1], self.scale_tril.shape[:-2]))
@@ -146,11 +157,23 @@ class MultivariateNormal(Distribution):
         return jnp.broadcast_to(variance, self.batch_shape + self.event_shape)
 
 
+def _exponent_log(exponent, x):
+    """``exponent * log(x)`` for the ``(alpha - 1) log x`` terms of a log-density.
+
+    Where ``x > 0`` it is the ordinary product, whose derivative with respect to the
+    exponent is ``log x`` also where the exponent is 0 (a concentration of exactly 1);
+    ``xlogy``'s ``0 log 0 = 0`` convention, with its zero gradients, applies only on the
+    boundary ``x == 0``.
+    """
+    positive = x > 0
+    safe_x = jnp.where(positive, x, 1.0)
+    return jnp.where(positive, exponent * jnp.log(safe_x), _special.xlogy(exponent, x))
+
+
 def dirichlet_log_density(x, concentration):
     r"""Dirichlet log-density of points ``x`` (last axis on the simplex), no support check.
 
-    Above ``series_threshold`` (a total concentration of 5 in float32, 10 in float64) it is
-    rewritten so that the ``lgamma`` terms of order :math:`\alpha_0\log\alpha_0` cancel
+    Rewritten so that the ``lgamma`` terms of order :math:`\alpha_0\log\alpha_0` cancel
     analytically (``p_j = alpha_j / alpha_0``, ``delta`` the Stirling correction):
 
     .. math:: \sum_j (\alpha_j - 1)\log\frac{x_j}{p_j} - \tfrac12\sum_j\log\alpha_j
@@ -167,14 +190,7 @@ def dirichlet_log_density(x, concentration):
         - jnp.sum(_special.stirling_correction(concentration), axis=-1)
         + _special.stirling_correction(total)
     )
-    stable = jnp.sum(_special.xlogy(concentration - 1.0, ratio), axis=-1) + normalizer
-    direct = (
-        jnp.sum(_special.xlogy(concentration - 1.0, x), axis=-1)
-        - jnp.sum(gammaln(concentration), axis=-1)
-        + gammaln(total)
-    )
-    # below the series threshold nothing cancels and the direct formula is the more exact
-    return jnp.where(total < _special.series_threshold(total.dtype), direct, stable)
+    return jnp.sum(_exponent_log(concentration - 1.0, ratio), axis=-1) + normalizer
 
 
 def dirichlet_entropy(concentration):
@@ -187,7 +203,7 @@ def dirichlet_entropy(concentration):
     """
     k = concentration.shape[-1]
     total = jnp.sum(concentration, axis=-1)
-    stable = (
+    return (
         0.5 * jnp.sum(jnp.log(concentration), axis=-1)
         + (0.5 - k) * jnp.log(total)
         + (k - 1) * _HALF_LOG_TWO_PI
@@ -196,14 +212,6 @@ def dirichlet_entropy(concentration):
         + (total - k) * _special.digamma_minus_log(total)
         - jnp.sum((concentration - 1.0) * _special.digamma_minus_log(concentration), axis=-1)
     )
-    direct = (
-        jnp.sum(gammaln(concentration), axis=-1)
-        - gammaln(total)
-        + (total - k) * digamma(total)
-        - jnp.sum((concentration - 1.0) * digamma(concentration), axis=-1)
-    )
-    # below the series threshold nothing cancels and the direct formula is the more exact
-    return jnp.where(total < _special.series_threshold(total.dtype), direct, stable)
 
 
 class Dirichlet(Distribution):

@@ -1,0 +1,172 @@
+"""Closed-form weighted maximum-likelihood fits (the M-step of EM for each family).
+
+Every fit takes samples along axis 0 and optional non-negative ``weights`` (responsibilities,
+bootstrap counts, importance weights; they need not sum to one) and returns the
+distribution that maximizes :math:`\\sum_i w_i \\log p(x_i \\mid \\theta)`. Trailing axes of
+``x`` beyond the event shape become the batch shape (independent fits per column). All are
+jittable and ``vmap`` over weight columns, which is how a mixture's M-step fits all its
+components at once.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import digamma, polygamma
+
+from mlmath._validation import as_float
+
+
+def _weights(x, weights, event_ndim: int, owner: str):
+    """Weights broadcast to ``x`` without its event axes; ones when omitted."""
+    if x.ndim < 1 + event_ndim:
+        raise ValueError(
+            f"{owner}.fit: x must have a sample axis first, shape (n, ...), got {x.shape}"
+        )
+    sample_shape = x.shape[: x.ndim - event_ndim]
+    if weights is None:
+        return jnp.ones(sample_shape, x.dtype)
+    weights = as_float(weights, "weights", x.dtype)
+    if weights.ndim == 0 or weights.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"{owner}.fit: weights must have one entry per sample ({x.shape[0]}), "
+            f"got shape {weights.shape}"
+        )
+    expanded = weights.reshape(weights.shape + (1,) * (len(sample_shape) - weights.ndim))
+    try:
+        return jnp.broadcast_to(expanded, sample_shape)
+    except ValueError:
+        raise ValueError(
+            f"{owner}.fit: weights of shape {weights.shape} do not broadcast to the samples' "
+            f"shape {sample_shape}"
+        ) from None
+
+
+def weighted_mean(x, weights):
+    """``sum_i w_i x_i / sum_i w_i`` along axis 0."""
+    return jnp.sum(weights * x, axis=0) / jnp.sum(weights, axis=0)
+
+
+def fit_normal(x, weights=None):
+    r"""Weighted MLE of a Normal: the weighted mean and the (biased) weighted variance.
+
+    .. math:: \hat\mu = \frac{\sum_i w_i x_i}{\sum_i w_i},\quad
+              \hat\sigma^2 = \frac{\sum_i w_i (x_i - \hat\mu)^2}{\sum_i w_i}
+    """
+    x = as_float(x, "x")
+    weights = _weights(x, weights, 0, "Normal")
+    mean = weighted_mean(x, weights)
+    variance = weighted_mean((x - mean) ** 2, weights)
+    return mean, jnp.sqrt(variance)
+
+
+def fit_multivariate_normal(x, weights=None, reg_covar=0.0):
+    r"""Weighted MLE of a multivariate normal: mean and (biased) covariance ``+ reg_covar I``.
+
+    ``x`` has shape ``(n, d)``; ``reg_covar`` (as scikit-learn's) adds to the diagonal so a
+    component that collapses onto few points keeps a positive definite covariance.
+    """
+    x = as_float(x, "x")
+    if x.ndim != 2:
+        raise ValueError(f"MultivariateNormal.fit: x must have shape (n, d), got {x.shape}")
+    weights = _weights(x, weights, 1, "MultivariateNormal")
+    total = jnp.sum(weights)
+    mean = jnp.sum(weights[:, None] * x, axis=0) / total
+    centred = x - mean
+    covariance = (weights[:, None] * centred).T @ centred / total
+    covariance = covariance + reg_covar * jnp.eye(x.shape[1], dtype=x.dtype)
+    return mean, covariance
+
+
+def fit_bernoulli(x, weights=None):
+    """Weighted MLE of a Bernoulli: the weighted fraction of ones."""
+    x = as_float(x, "x")
+    return weighted_mean(x, _weights(x, weights, 0, "Bernoulli"))
+
+
+def fit_categorical(x, num_categories: int, weights=None):
+    """Weighted MLE of a Categorical: weighted label frequencies, shape ``(..., K)``."""
+    if not isinstance(num_categories, int) or num_categories < 1:
+        raise ValueError(f"num_categories must be a positive int, got {num_categories!r}")
+    x = jnp.asarray(x)
+    if not (jnp.issubdtype(x.dtype, jnp.integer) or x.dtype == jnp.bool_):
+        raise TypeError(f"Categorical.fit: x must hold integer labels, got dtype {x.dtype}")
+    weights = _weights(x.astype(jnp.result_type(float)), weights, 0, "Categorical")
+    counts = jnp.sum(weights[..., None] * jax.nn.one_hot(x, num_categories, dtype=weights.dtype),
+                     axis=0)
+    return counts / jnp.sum(counts, axis=-1, keepdims=True)
+
+
+def fit_poisson(x, weights=None):
+    """Weighted MLE of a Poisson: the weighted mean count."""
+    x = as_float(x, "x")
+    return weighted_mean(x, _weights(x, weights, 0, "Poisson"))
+
+
+def weighted_median(x, weights):
+    """A weighted median along axis 0 (the midpoint of the median interval, as np.median).
+
+    With unit weights this is ``np.median``; in general it minimizes
+    ``sum_i w_i |x_i - m|``, which is the Laplace location MLE.
+    """
+    order = jnp.argsort(x, axis=0)
+    sorted_x = jnp.take_along_axis(x, order, axis=0)
+    sorted_w = jnp.take_along_axis(weights, order, axis=0)
+    cumulative = jnp.cumsum(sorted_w, axis=0)
+    half = 0.5 * cumulative[-1]
+    lower = jnp.argmax(cumulative >= half, axis=0)
+    upper = jnp.argmax(cumulative > half, axis=0)
+    pick = lambda index: jnp.take_along_axis(sorted_x, index[None], axis=0)[0]  # noqa: E731
+    return 0.5 * (pick(lower) + pick(upper))
+
+
+def fit_laplace(x, weights=None):
+    r"""Weighted MLE of a Laplace: weighted median, then mean absolute deviation from it.
+
+    .. math:: \hat\mu = \operatorname{median}_w(x),\quad
+              \hat b = \frac{\sum_i w_i |x_i - \hat\mu|}{\sum_i w_i}
+    """
+    x = as_float(x, "x")
+    weights = _weights(x, weights, 0, "Laplace")
+    loc = weighted_median(x, weights)
+    return loc, weighted_mean(jnp.abs(x - loc), weights)
+
+
+_GAMMA_NEWTON_STEPS = 12
+
+
+def fit_gamma(x, weights=None):
+    r"""Weighted MLE of a Gamma: Newton's method on the shape, then the rate in closed form.
+
+    The shape :math:`a` solves :math:`\log a - \psi(a) = s` with
+    :math:`s = \log\bar x - \overline{\log x} \ge 0` (weighted means), which Newton's method
+    on :math:`\log a` solves from Minka's initial guess
+    :math:`a_0 = (3 - s + \sqrt{(s-3)^2 + 24 s}) / (12 s)` to machine precision in a few
+    steps (a fixed twelve run, so the fit is one straight-line program). The rate is
+    :math:`\hat a / \bar x`. All samples must be positive.
+    """
+    x = as_float(x, "x")
+    weights = _weights(x, weights, 0, "Gamma")
+    mean = weighted_mean(x, weights)
+    s = jnp.log(mean) - weighted_mean(jnp.log(x), weights)
+    shape = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+
+    def newton_step(_, log_a):
+        a = jnp.exp(log_a)
+        residual = log_a - digamma(a) - s
+        slope = 1.0 - a * polygamma(1, a)  # d/dlog(a) of (log a - digamma(a))
+        return log_a - residual / slope
+
+    log_shape = jax.lax.fori_loop(0, _GAMMA_NEWTON_STEPS, newton_step, jnp.log(shape))
+    shape = jnp.exp(log_shape)
+    return shape, shape / mean
+
+
+def fit_uniform(x, weights=None):
+    """MLE of a Uniform: the smallest and largest samples with positive weight."""
+    x = as_float(x, "x")
+    weights = _weights(x, weights, 0, "Uniform")
+    present = weights > 0
+    low = jnp.min(jnp.where(present, x, jnp.inf), axis=0)
+    high = jnp.max(jnp.where(present, x, -jnp.inf), axis=0)
+    return low, high
