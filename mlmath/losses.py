@@ -52,11 +52,19 @@ __all__ = [
 ]
 
 
-def _live_mask(logits, axis: int, where):
+def _live_mask(logits, axis: int, where, function: str):
     """Entries that take part in the softmax: selected by ``where`` in a row with a finite logit."""
-    selected = jnp.ones(logits.shape, bool) if where is None else jnp.broadcast_to(
-        jnp.asarray(where, bool), logits.shape
-    )
+    if where is None:
+        selected = jnp.ones(logits.shape, bool)
+    else:
+        where = jnp.asarray(where, bool)
+        if broadcast_shapes_or_raise(function, where=where.shape,
+                                     logits=logits.shape) != logits.shape:
+            raise ValueError(
+                f"{function}: where must broadcast to the shape of logits {logits.shape}, "
+                f"got where shape {where.shape}"
+            )
+        selected = jnp.broadcast_to(where, logits.shape)
     alive = jnp.any(selected & (logits > -jnp.inf), axis=axis, keepdims=True)
     return selected & alive
 
@@ -104,9 +112,14 @@ def softmax_cross_entropy(logits, labels, axis: int = -1, where=None):
             f"{axis}, {expected}, got {labels.shape} (logits shape {logits.shape})"
         )
     labels = jnp.broadcast_to(labels, expected)
-    live = _live_mask(logits, axis, where)
+    live = _live_mask(logits, axis, where, "softmax_cross_entropy")
+    # optax returns logsumexp(z) - z_y, a difference of two numbers of the size of the logits:
+    # for logits of 1e4 in float32 (spacing 1e-3) it loses the digits of a loss of order one.
+    # Shifting by the row maximum first (a constant for the gradient) keeps both small.
+    row_max = jnp.max(jnp.where(live, logits, -jnp.inf), axis=axis, keepdims=True)
+    shift = jax.lax.stop_gradient(jnp.where(jnp.isfinite(row_max), row_max, 0.0))
     return optax.losses.softmax_cross_entropy_with_integer_labels(
-        logits, labels, axis=axis, where=live
+        logits - shift, labels, axis=axis, where=live
     )
 
 
@@ -139,7 +152,7 @@ def softmax_cross_entropy_with_probs(logits, target_probs, axis: int = -1, where
     logits = jnp.broadcast_to(logits, shape)
     target_probs = jnp.broadcast_to(target_probs, shape)
     axis = normalize_axis(axis, max(logits.ndim, 1), "axis")
-    live = _live_mask(logits, axis, where)
+    live = _live_mask(logits, axis, where, "softmax_cross_entropy_with_probs")
     row_alive = jnp.any(live, axis=axis, keepdims=True)
     safe_logits = jnp.where(row_alive, jnp.where(live, logits, -jnp.inf), 0.0)
     targets = jnp.where(live, target_probs, 0.0)
@@ -248,9 +261,11 @@ def squared_error(predictions, targets):
         4.0
     """
     predictions, targets = as_floats(("predictions", "targets"), (predictions, targets))
-    broadcast_shapes_or_raise("squared_error", predictions=predictions.shape,
-                              targets=targets.shape)
-    return optax.losses.squared_error(predictions, targets)
+    shape = broadcast_shapes_or_raise("squared_error", predictions=predictions.shape,
+                                      targets=targets.shape)
+    # optax insists on equal shapes; broadcasting first honours the documented contract
+    return optax.losses.squared_error(jnp.broadcast_to(predictions, shape),
+                                      jnp.broadcast_to(targets, shape))
 
 
 def huber(predictions, targets, delta: float = 1.0):

@@ -9,11 +9,13 @@ Conventions at zero probabilities
 ---------------------------------
 * ``0 log 0 = 0``; ``0 log(0/q) = 0``; ``p log(p/0) = inf`` for ``p > 0`` (as
   :func:`scipy.special.rel_entr`).
-* Gradients stay finite where a probability is exactly 0: the partial derivatives of a
-  term with ``p == 0`` are taken to be 0 (the convention of TensorFlow's ``xlogy``). The
-  entry is outside the support, so it contributes nothing and its gradient does not move
-  it; this is also the limit of the true gradient through a softmax, which multiplies the
-  partial derivative by that probability.
+* Gradients stay finite where a probability is exactly 0: the partial derivative of a
+  term with respect to a ``p`` that is 0 is taken to be 0 (the convention of TensorFlow's
+  ``xlogy``). The entry is outside the support, so it contributes nothing and its gradient
+  does not move it; this is also the limit of the true gradient through a softmax, which
+  multiplies the partial derivative by that probability. (The other argument keeps its
+  ordinary derivative: a ``kl_divergence`` term with ``p == 0`` equals ``q``, so its
+  derivative with respect to ``q`` is 1.)
 * Divergences are summed from terms that are each non-negative
   (``p log(p/q) - p + q``), so nearly equal distributions never give a negative
   divergence in float32.

@@ -16,29 +16,33 @@ from mlmath._validation import (
 )
 
 
-def _pair(function: str, p, q, p_name: str = "p", q_name: str = "q"):
-    """Two float arrays of one dtype broadcast together, or a ValueError naming both."""
-    p, q = as_floats((p_name, q_name), (p, q))
-    shape = broadcast_shapes_or_raise(function, **{p_name: p.shape, q_name: q.shape})
-    return jnp.broadcast_to(p, shape), jnp.broadcast_to(q, shape)
+def _prepare(function: str, names, arrays, axis: int, where, fill):
+    """Float arrays of one dtype broadcast together (and with ``where``), and ``axis``.
 
-
-def _reduce(terms, axis: int, where, function: str):
-    """Sum of ``terms`` along ``axis`` over the entries ``where`` selects (all if None)."""
-    if terms.ndim == 0:
-        raise ValueError(f"{function}: expected at least one dimension, got a scalar")
-    axis = normalize_axis(axis, terms.ndim)
+    Raises a ValueError naming every argument when the shapes do not broadcast, or when
+    there is no axis to reduce. ``axis`` is normalized against the broadcast shape, so a
+    mask with more dimensions than the inputs selects the axis of the result. Entries that
+    ``where`` excludes are replaced by ``fill`` (0 for probabilities, ``-inf`` for logits)
+    before anything is computed from them, so whatever they held (NaN or negative padding)
+    reaches neither the value nor the gradient.
+    """
+    arrays = as_floats(names, arrays)
+    shapes = {name: array.shape for name, array in zip(names, arrays, strict=True)}
     if where is not None:
         where = jnp.asarray(where)
-        broadcast_shapes_or_raise(function, where=where.shape, values=terms.shape)
-        terms = jnp.where(where, terms, 0.0)
-    return jnp.sum(terms, axis=axis)
-
-
-def _masked_log_softmax(logits, axis: int, where):
-    """``log_softmax`` that is ``-inf`` (not NaN) on masked entries and all ``-inf`` rows."""
+        shapes["where"] = where.shape
+    shape = broadcast_shapes_or_raise(function, **shapes)
+    if not shape:
+        raise ValueError(f"{function}: expected at least one dimension, got a scalar")
+    axis = normalize_axis(axis, len(shape))
+    arrays = [jnp.broadcast_to(array, shape) for array in arrays]
     if where is not None:
-        logits = jnp.where(where, logits, -jnp.inf)
+        arrays = [jnp.where(where, array, jnp.asarray(fill, array.dtype)) for array in arrays]
+    return arrays, axis
+
+
+def _masked_log_softmax(logits, axis: int):
+    """``log_softmax`` that is ``-inf`` (not NaN) on ``-inf`` entries and all ``-inf`` rows."""
     row_max = jnp.max(logits, axis=axis, keepdims=True)
     live = row_max > -jnp.inf
     safe_logits = jnp.where(live, logits, 0.0)
@@ -46,6 +50,13 @@ def _masked_log_softmax(logits, axis: int, where):
     shifted = safe_logits - safe_max
     log_normalizer = jnp.log(jnp.sum(jnp.exp(shifted), axis=axis, keepdims=True))
     return jnp.where(live, shifted - log_normalizer, -jnp.inf)
+
+
+def _log_softmax_pair(function: str, p_logits, q_logits, axis: int, where):
+    (p_logits, q_logits), axis = _prepare(
+        function, ("p_logits", "q_logits"), (p_logits, q_logits), axis, where, -jnp.inf
+    )
+    return _masked_log_softmax(p_logits, axis), _masked_log_softmax(q_logits, axis), axis
 
 
 def self_information(p, base=None):
@@ -78,7 +89,8 @@ def entropy(p, axis: int = -1, base=None, where=None):
         p: probability vectors, shape ``(..., K)`` (``axis`` selects the ``K``).
         axis: the axis that indexes outcomes.
         base: ``None`` for nats, ``2`` for bits.
-        where: optional boolean mask broadcastable to ``p``; excluded entries contribute 0.
+        where: optional boolean mask that broadcasts with ``p``; excluded entries contribute
+            0, and whatever they hold (NaN padding included) never reaches the gradient.
 
     Returns:
         The entropy, with ``axis`` removed.
@@ -90,8 +102,8 @@ def entropy(p, axis: int = -1, base=None, where=None):
         (1.0, 0.0)
     """
     log_base(base)
-    p = as_float(p, "p")
-    return in_base(0.0 - _reduce(_special.xlogx(p), axis, where, "entropy"), base)
+    (p,), axis = _prepare("entropy", ("p",), (p,), axis, where, 0.0)
+    return in_base(0.0 - jnp.sum(_special.xlogx(p), axis=axis), base)
 
 
 def cross_entropy(p, q, axis: int = -1, base=None, where=None):
@@ -113,8 +125,8 @@ def cross_entropy(p, q, axis: int = -1, base=None, where=None):
         2.0
     """
     log_base(base)
-    p, q = _pair("cross_entropy", p, q)
-    return in_base(-_reduce(_special.xlogy(p, q), axis, where, "cross_entropy"), base)
+    (p, q), axis = _prepare("cross_entropy", ("p", "q"), (p, q), axis, where, 0.0)
+    return in_base(-jnp.sum(_special.xlogy(p, q), axis=axis), base)
 
 
 def kl_divergence(p, q, axis: int = -1, base=None, where=None):
@@ -141,8 +153,8 @@ def kl_divergence(p, q, axis: int = -1, base=None, where=None):
         0.2075187...
     """
     log_base(base)
-    p, q = _pair("kl_divergence", p, q)
-    return in_base(_reduce(_special.kl_terms(p, q), axis, where, "kl_divergence"), base)
+    (p, q), axis = _prepare("kl_divergence", ("p", "q"), (p, q), axis, where, 0.0)
+    return in_base(jnp.sum(_special.kl_terms(p, q), axis=axis), base)
 
 
 def js_divergence(p, q, axis: int = -1, base=None, where=None):
@@ -158,10 +170,10 @@ def js_divergence(p, q, axis: int = -1, base=None, where=None):
         1.0
     """
     log_base(base)
-    p, q = _pair("js_divergence", p, q)
+    (p, q), axis = _prepare("js_divergence", ("p", "q"), (p, q), axis, where, 0.0)
     m = 0.5 * (p + q)
     terms = 0.5 * (_special.kl_terms(p, m) + _special.kl_terms(q, m))
-    return in_base(_reduce(terms, axis, where, "js_divergence"), base)
+    return in_base(jnp.sum(terms, axis=axis), base)
 
 
 def entropy_from_logits(logits, axis: int = -1, base=None, where=None):
@@ -179,9 +191,9 @@ def entropy_from_logits(logits, axis: int = -1, base=None, where=None):
         1.0
     """
     log_base(base)
-    logits = as_float(logits, "logits")
-    axis = normalize_axis(axis, max(logits.ndim, 1))
-    log_p = _masked_log_softmax(logits, axis, where)
+    (logits,), axis = _prepare("entropy_from_logits", ("logits",), (logits,), axis, where,
+                               -jnp.inf)
+    log_p = _masked_log_softmax(logits, axis)
     return in_base(0.0 - jnp.sum(_special.xlogx_exp(log_p), axis=axis), base)
 
 
@@ -195,11 +207,9 @@ def cross_entropy_from_logits(p_logits, q_logits, axis: int = -1, base=None, whe
         0.6931471...
     """
     log_base(base)
-    p_logits, q_logits = _pair("cross_entropy_from_logits", p_logits, q_logits,
-                               "p_logits", "q_logits")
-    axis = normalize_axis(axis, max(p_logits.ndim, 1))
-    log_p = _masked_log_softmax(p_logits, axis, where)
-    log_q = _masked_log_softmax(q_logits, axis, where)
+    log_p, log_q, axis = _log_softmax_pair(
+        "cross_entropy_from_logits", p_logits, q_logits, axis, where
+    )
     p = jnp.exp(log_p)
     nonzero = p != 0
     terms = jnp.where(nonzero, p * jnp.where(nonzero, log_q, 0.0), 0.0)
@@ -220,11 +230,9 @@ def kl_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, whe
         0.0
     """
     log_base(base)
-    p_logits, q_logits = _pair("kl_divergence_from_logits", p_logits, q_logits,
-                               "p_logits", "q_logits")
-    axis = normalize_axis(axis, max(p_logits.ndim, 1))
-    log_p = _masked_log_softmax(p_logits, axis, where)
-    log_q = _masked_log_softmax(q_logits, axis, where)
+    log_p, log_q, axis = _log_softmax_pair(
+        "kl_divergence_from_logits", p_logits, q_logits, axis, where
+    )
     terms = _special.kl_terms(None, None, log_p, log_q)
     return in_base(jnp.sum(terms, axis=axis), base)
 
@@ -240,12 +248,17 @@ def js_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, whe
         1.0
     """
     log_base(base)
-    p_logits, q_logits = _pair("js_divergence_from_logits", p_logits, q_logits,
-                               "p_logits", "q_logits")
-    axis = normalize_axis(axis, max(p_logits.ndim, 1))
-    log_p = _masked_log_softmax(p_logits, axis, where)
-    log_q = _masked_log_softmax(q_logits, axis, where)
-    log_m = jnp.logaddexp(log_p, log_q) - jnp.log(2.0).astype(log_p.dtype)
+    log_p, log_q, axis = _log_softmax_pair(
+        "js_divergence_from_logits", p_logits, q_logits, axis, where
+    )
+    # log of the mixture; where both are -inf, logaddexp's gradient is NaN, so keep it out
+    both_zero = (log_p == -jnp.inf) & (log_q == -jnp.inf)
+    log_m = jnp.where(
+        both_zero,
+        -jnp.inf,
+        jnp.logaddexp(jnp.where(both_zero, 0.0, log_p), jnp.where(both_zero, 0.0, log_q))
+        - jnp.log(2.0).astype(log_p.dtype),
+    )
     terms = 0.5 * (
         _special.kl_terms(None, None, log_p, log_m) + _special.kl_terms(None, None, log_q, log_m)
     )

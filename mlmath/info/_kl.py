@@ -196,27 +196,71 @@ def _kl_poisson(p: Poisson, q: Poisson):
     return _special.kl_terms(rate_p, rate_q)
 
 
+# Gamma, Beta and Dirichlet divergences are differences of lgamma and digamma values that
+# are large when a concentration is. Each is evaluated two ways, with every large part
+# cancelled analytically, and the form whose terms are smaller in magnitude (so whose
+# rounding error is smaller) is used:
+# * the Bregman form, with B(b, a) = lgamma(b) - lgamma(a) - psi(a) (b - a) >= 0, whose
+#   terms are all small when p is near q (second order in the difference);
+# * the Stirling form, lgamma(x) = (x - 1/2) log x - x + log(2 pi)/2 + delta(x) and
+#   psi(x) = log x + dml(x), in which the linear parts cancel exactly and what is left is of
+#   the size of log-ratios of the concentrations: small when p and q are far apart (a
+#   concentrated posterior against a flat prior, say), where the Bregman terms are large
+#   and cancel to a small divergence.
+
+
 @register_kl(Gamma, Gamma)
 def _kl_gamma(p: Gamma, q: Gamma):
     # (a_p - a_q) psi(a_p) - lgamma(a_p) + lgamma(a_q) + a_q log(b_p/b_q) + a_p (b_q - b_p)/b_p
-    #   = B(a_q, a_p) + a_p phi(d) + (a_q - a_p) d,  d = log(b_p / b_q),
-    # with B the Bregman divergence of lgamma; every term is small when p is near q.
-    d = jnp.log(p.rate) - jnp.log(q.rate)
-    value = (
-        _special.lgamma_bregman(q.concentration, p.concentration)
-        + p.concentration * _special.phi(d)
-        + (q.concentration - p.concentration) * d
+    a_p, a_q = jnp.broadcast_arrays(p.concentration, q.concentration)
+    d = _special.log_ratio(p.rate, q.rate)
+    # Bregman form: B(a_q, a_p) + a_p phi(d) + (a_q - a_p) d
+    bregman_terms = (
+        _special.lgamma_bregman(a_q, a_p),
+        a_p * _special.phi(d),
+        (a_q - a_p) * d,
     )
-    return jnp.maximum(value, 0.0)
+    # Stirling form: a_q phi(d + u) - u/2 + (a_p - a_q) dml(a_p) + delta(a_q) - delta(a_p),
+    # u = log(a_q / a_p)
+    u = _special.log_ratio(a_q, a_p)
+    stirling_terms = (
+        a_q * _special.phi(d + u),
+        -0.5 * u,
+        (a_p - a_q) * _special.digamma_minus_log(a_p),
+        _special.stirling_correction(a_q),
+        -_special.stirling_correction(a_p),
+    )
+    return jnp.maximum(_smaller_error(bregman_terms, stirling_terms), 0.0)
+
+
+def _smaller_error(first, second):
+    """The sum of whichever list of terms has the smaller total magnitude."""
+    size_first = sum(jnp.abs(term) for term in first)
+    size_second = sum(jnp.abs(term) for term in second)
+    return jnp.where(size_first <= size_second, sum(first), sum(second))
 
 
 def _kl_dirichlet_concentrations(alpha, beta):
-    # sum_j B(beta_j, alpha_j) - B(beta_0, alpha_0), B the Bregman divergence of lgamma
     alpha, beta = jnp.broadcast_arrays(alpha, beta)
-    value = jnp.sum(_special.lgamma_bregman(beta, alpha), axis=-1) - _special.lgamma_bregman(
-        jnp.sum(beta, axis=-1), jnp.sum(alpha, axis=-1)
+    alpha_0, beta_0 = jnp.sum(alpha, axis=-1), jnp.sum(beta, axis=-1)
+    # Bregman form: sum_j B(beta_j, alpha_j) - B(beta_0, alpha_0)
+    bregman_terms = (
+        jnp.sum(_special.lgamma_bregman(beta, alpha), axis=-1),
+        -_special.lgamma_bregman(beta_0, alpha_0),
     )
-    return jnp.maximum(value, 0.0)
+    # Stirling form: sum_j (beta_j - 1/2) log(beta_j/alpha_j) - (beta_0 - 1/2) log(beta_0/alpha_0)
+    #   + sum_j [delta(beta_j) - delta(alpha_j)] - [delta(beta_0) - delta(alpha_0)]
+    #   + sum_j (alpha_j - beta_j) [dml(alpha_j) - dml(alpha_0)]
+    delta = _special.stirling_correction
+    dml = _special.digamma_minus_log
+    stirling_terms = (
+        jnp.sum((beta - 0.5) * _special.log_ratio(beta, alpha), axis=-1),
+        -(beta_0 - 0.5) * _special.log_ratio(beta_0, alpha_0),
+        jnp.sum(delta(beta) - delta(alpha), axis=-1),
+        delta(alpha_0) - delta(beta_0),
+        jnp.sum((alpha - beta) * (dml(alpha) - dml(alpha_0)[..., None]), axis=-1),
+    )
+    return jnp.maximum(_smaller_error(bregman_terms, stirling_terms), 0.0)
 
 
 @register_kl(Dirichlet, Dirichlet)

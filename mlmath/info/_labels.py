@@ -45,22 +45,22 @@ def mutual_information(joint, base=None):
     return in_base(jnp.sum(terms, axis=(-2, -1)), base)
 
 
-def _num_labels(labels, num, name: str) -> int:
+def _num_labels(labels, num, name: str, num_name: str) -> int:
     """The number of label values: given, or ``max + 1`` read from concrete labels."""
     if num is not None:
-        if not isinstance(num, int | np.integer) or num < 1:
-            raise ValueError(f"num_{name} must be a positive int, got {num!r}")
+        if isinstance(num, bool) or not isinstance(num, int | np.integer) or num < 1:
+            raise ValueError(f"{num_name} must be a positive int, got {num!r}")
         return int(num)
     try:
         concrete = np.asarray(labels)
     except jax.errors.TracerArrayConversionError:
         raise ValueError(
-            f"num_{name} must be given when labels_{name} is traced (under jit or vmap)"
+            f"{num_name} must be given when {name} is traced (under jit or vmap)"
         ) from None
     if concrete.size == 0:
-        raise ValueError(f"labels_{name} is empty; pass num_{name} to define the label set")
+        raise ValueError(f"{name} is empty; pass {num_name} to define the label set")
     if concrete.min() < 0:
-        raise ValueError(f"labels_{name} must be non-negative integers, got min {concrete.min()}")
+        raise ValueError(f"{name} must be non-negative integers, got min {concrete.min()}")
     return int(concrete.max()) + 1
 
 
@@ -86,15 +86,21 @@ def contingency_table(labels_x, labels_y, num_x=None, num_y=None, sample_weight=
         >>> contingency_table(jnp.array([0, 0, 1]), jnp.array([1, 1, 0])).tolist()
         [[0.0, 2.0], [1.0, 0.0]]
     """
-    labels_x = _integer_labels(labels_x, "labels_x")
-    labels_y = _integer_labels(labels_y, "labels_y")
+    return _contingency(labels_x, labels_y, num_x, num_y, sample_weight,
+                        ("labels_x", "labels_y"), ("num_x", "num_y"))
+
+
+def _contingency(labels_x, labels_y, num_x, num_y, sample_weight, names, num_names):
+    """``contingency_table`` with the caller's argument names in its error messages."""
+    labels_x = _integer_labels(labels_x, names[0])
+    labels_y = _integer_labels(labels_y, names[1])
     if labels_x.shape != labels_y.shape:
         raise ValueError(
-            f"labels_x and labels_y must have the same length, got shapes {labels_x.shape} "
-            f"and {labels_y.shape}"
+            f"{names[0]} and {names[1]} must have the same length, got shapes "
+            f"{labels_x.shape} and {labels_y.shape}"
         )
-    num_x = _num_labels(labels_x, num_x, "x")
-    num_y = _num_labels(labels_y, num_y, "y")
+    num_x = _num_labels(labels_x, num_x, names[0], num_names[0])
+    num_y = _num_labels(labels_y, num_y, names[1], num_names[1])
     if sample_weight is None:
         weights = jnp.ones(labels_x.shape, dtype=jnp.result_type(float))
     else:
@@ -157,5 +163,6 @@ def information_gain(labels, split, num_classes: int, num_branches: int = 2,
         1.0
     """
     log_base(base)
-    table = contingency_table(labels, split, num_classes, num_branches, sample_weight)
+    table = _contingency(labels, split, num_classes, num_branches, sample_weight,
+                         ("labels", "split"), ("num_classes", "num_branches"))
     return mutual_information(table, base=base)
