@@ -1,0 +1,365 @@
+"""Linear regression as Gaussian maximum likelihood; ridge and lasso as MAP estimates."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from mlmath import optim
+from mlmath._estimator import (
+    Estimator,
+    check_features,
+    check_int,
+    check_n_features,
+    check_positive,
+    check_sample_weight,
+    check_targets,
+)
+
+# ----------------------------------------------------------------------------------------
+# Pure functions
+
+
+class LinearFit(NamedTuple):
+    """Coefficients ``(d,)`` or ``(k, d)`` and intercepts ``()`` or ``(k,)`` of a linear model."""
+
+    coef: Array
+    intercept: Array
+
+
+def _centre(X, y, sample_weight, fit_intercept: bool):
+    """Weighted centring (when fitting an intercept) and square-root-weight scaling."""
+    weights = sample_weight / jnp.sum(sample_weight)
+    if fit_intercept:
+        x_mean = weights @ X
+        y_mean = jnp.tensordot(weights, y, axes=1)
+    else:
+        x_mean = jnp.zeros(X.shape[1], X.dtype)
+        y_mean = jnp.zeros(y.shape[1:], y.dtype)
+    root = jnp.sqrt(sample_weight)
+    X_c = (X - x_mean) * root[:, None]
+    y_c = (y - y_mean) * root.reshape(root.shape + (1,) * (y.ndim - 1))
+    return X_c, y_c, x_mean, y_mean
+
+
+def _finish(coef_columns, x_mean, y_mean, fit_intercept: bool) -> LinearFit:
+    """``coef`` in scikit-learn's layout (targets first) and the intercept that centring implies."""
+    coef = coef_columns.T if coef_columns.ndim == 2 else coef_columns
+    intercept = y_mean - (coef @ x_mean) if fit_intercept else jnp.zeros_like(y_mean)
+    return LinearFit(coef, intercept)
+
+
+@partial(jax.jit, static_argnames=("fit_intercept",))
+def least_squares(X, y, sample_weight=None, fit_intercept: bool = True):
+    r"""Ordinary least squares, the Gaussian maximum-likelihood estimate.
+
+    .. math:: \hat w = \arg\min_w \sum_i s_i (y_i - x_i^\top w - b)^2
+              = \arg\max_w \sum_i s_i \log\mathcal N(y_i; x_i^\top w + b, \sigma^2)
+
+    Solved by the SVD of the (centred, weighted) design, :math:`\hat w = V\Sigma^+U^\top y`,
+    so rank-deficient designs give the minimum-norm solution (singular values below
+    ``eps max(n, d) s_max`` are treated as zero), as :func:`numpy.linalg.lstsq` does.
+
+    Args:
+        X: ``(n, d)``; y: ``(n,)`` or ``(n, k)``; sample_weight: ``(n,)`` or ``None``.
+
+    Returns:
+        ``(LinearFit(coef, intercept), rank, singular_values)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.linear import least_squares
+        >>> X = jnp.array([[0.0], [1.0], [2.0]])
+        >>> fit, rank, _ = least_squares(X, 1.0 + 2.0 * X[:, 0])
+        >>> round(float(fit.coef[0]), 5), round(float(fit.intercept), 5), int(rank)
+        (2.0, 1.0, 1)
+    """
+    sample_weight = jnp.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
+    X_c, y_c, x_mean, y_mean = _centre(X, y, sample_weight, fit_intercept)
+    u, s, vt = jnp.linalg.svd(X_c, full_matrices=False)
+    cutoff = jnp.finfo(X.dtype).eps * max(X.shape) * s[0]
+    kept = s > cutoff
+    inverse = jnp.where(kept, 1.0 / jnp.where(kept, s, 1.0), 0.0)
+    projected = u.T @ y_c
+    coef = vt.T @ (inverse.reshape(inverse.shape + (1,) * (y.ndim - 1)) * projected)
+    return _finish(coef, x_mean, y_mean, fit_intercept), jnp.sum(kept), s
+
+
+@partial(jax.jit, static_argnames=("fit_intercept",))
+def ridge(X, y, alpha, sample_weight=None, fit_intercept: bool = True) -> LinearFit:
+    r"""Ridge regression, the MAP estimate under a Gaussian prior on the coefficients.
+
+    .. math:: \hat w = \arg\min_w \sum_i s_i (y_i - x_i^\top w - b)^2 + \alpha\lVert w\rVert^2
+
+    is the posterior mode for :math:`y \mid w \sim \mathcal N(Xw + b, \sigma^2 I)` and the
+    prior :math:`w \sim \mathcal N(0, (\sigma^2/\alpha) I)`; the intercept is not penalized.
+    Solved through the SVD, :math:`\hat w = V\,\mathrm{diag}(s/(s^2+\alpha))\,U^\top y`, so a
+    grid of ``alpha`` under ``jax.vmap`` shares one decomposition of ``X``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.linear import ridge
+        >>> X = jnp.array([[1.0], [-1.0]])
+        >>> round(float(ridge(X, jnp.array([1.0, -1.0]), 2.0).coef[0]), 5)  # 2 / (2 + 2)
+        0.5
+    """
+    sample_weight = jnp.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
+    X_c, y_c, x_mean, y_mean = _centre(X, y, sample_weight, fit_intercept)
+    u, s, vt = jnp.linalg.svd(X_c, full_matrices=False)
+    shrink = s / (s * s + alpha)
+    shrink = jnp.where(s > 0, shrink, 0.0)
+    coef = vt.T @ (shrink.reshape(shrink.shape + (1,) * (y.ndim - 1)) * (u.T @ y_c))
+    return _finish(coef, x_mean, y_mean, fit_intercept)
+
+
+class LassoFit(NamedTuple):
+    coef: Array
+    intercept: Array
+    dual_gap: Array
+    num_steps: Array
+    converged: Array
+
+
+def lasso_duality_gap(gram, correlation, y_squared, coef, alpha, n_samples):
+    """Duality gap of the lasso in Gram form (the certificate scikit-learn's ``tol`` bounds).
+
+    ``gram = X^T X``, ``correlation = X^T y``, ``y_squared = y^T y`` (centred, weighted),
+    for the objective ``|y - Xw|^2 / (2n) + alpha |w|_1`` scaled by ``n``.
+    """
+    residual_squared = y_squared - 2.0 * coef @ correlation + coef @ gram @ coef
+    dual_correlation = correlation - gram @ coef
+    dual_norm = jnp.max(jnp.abs(dual_correlation))
+    alpha_n = alpha * n_samples
+    scale = jnp.where(dual_norm > alpha_n, alpha_n / dual_norm, 1.0)
+    gap = 0.5 * residual_squared * (1.0 + scale * scale)
+    return gap + alpha_n * jnp.sum(jnp.abs(coef)) - scale * (y_squared - coef @ correlation)
+
+
+@partial(jax.jit, static_argnames=("fit_intercept", "max_steps"))
+def lasso(X, y, alpha, sample_weight=None, fit_intercept: bool = True, max_steps: int = 5000,
+          tol=None) -> LassoFit:
+    r"""The lasso, the MAP estimate under a Laplace prior on the coefficients.
+
+    .. math:: \hat w = \arg\min_w \frac{1}{2\sum_i s_i}\sum_i s_i(y_i - x_i^\top w - b)^2
+              + \alpha\lVert w\rVert_1
+
+    (scikit-learn's scaling), the posterior mode under i.i.d. Laplace priors, whose peak at
+    zero sets coefficients exactly to zero. Solved by FISTA (:func:`mlmath.optim.fista`) on
+    the Gram matrix :math:`X^\top X`, so each iteration costs :math:`O(d^2)` whatever
+    ``n``, to a proximal-gradient mapping below ``tol`` (default ``sqrt(eps) * alpha``),
+    followed by an exact solve on the active set; ``dual_gap`` is the duality gap at the
+    solution, the optimality certificate.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.linear import lasso
+        >>> X = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+        >>> y = jnp.array([2.0, -2.0, 0.1, -0.1])
+        >>> [round(float(c), 4) for c in lasso(X, y, 0.1).coef]  # small coefficient zeroed
+        [1.8, 0.0]
+    """
+    sample_weight = jnp.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
+    X_c, y_c, x_mean, y_mean = _centre(X, y, sample_weight, fit_intercept)
+    n = jnp.sum(sample_weight)
+    gram = X_c.T @ X_c
+    correlation = X_c.T @ y_c
+    y_squared = y_c @ y_c
+
+    def smooth(coef):
+        return (0.5 * coef @ gram @ coef - coef @ correlation + 0.5 * y_squared) / n
+
+    def prox(coef, step):
+        return optim.soft_threshold(coef, step * alpha)
+
+    # the gradient's Lipschitz constant is the top eigenvalue of the Gram matrix over n
+    step = n / jnp.maximum(jnp.linalg.eigvalsh(gram)[-1], jnp.finfo(X.dtype).tiny)
+    if tol is None:
+        # FISTA only has to find the active set (the polish below then solves on it
+        # exactly): that takes a proximal-gradient mapping small against the subgradient
+        # bound alpha that separates active from inactive coordinates, not against |f|
+        tol = jnp.sqrt(jnp.finfo(X.dtype).eps) * alpha
+    result = optim.fista(smooth, prox, jnp.zeros(X.shape[1], X.dtype), max_steps=max_steps,
+                         tol=tol, step_size=step,
+                         penalty=lambda coef: alpha * jnp.sum(jnp.abs(coef)))
+    coef, exact = _polish_on_support(gram, correlation, result.params, alpha * n)
+    fit = _finish(coef, x_mean, y_mean, fit_intercept)
+    gap = lasso_duality_gap(gram, correlation, y_squared, coef, alpha, n)
+    return LassoFit(fit.coef, fit.intercept, gap, result.num_steps, result.converged | exact)
+
+
+def _polish_on_support(gram, correlation, coef, threshold):
+    """The exact lasso solution on the support (and signs) that ``coef`` found, if it is one.
+
+    FISTA stops on a gradient-mapping tolerance, which bounds the coefficients' error only
+    through the smallest curvature of ``X^T X / n`` (tiny for small-scale features, e.g.
+    0.3% off in float32 on scikit-learn's diabetes data). Given the support ``S`` and signs
+    ``s``, the optimality conditions are linear: ``G_SS w_S = c_S - threshold s_S`` with
+    ``threshold = alpha n``. The solve is kept when it is finite, keeps the signs, solves
+    its system and satisfies ``|c_j - (G w)_j| <= threshold`` off the support: then it is a
+    solution to working precision; otherwise ``coef`` is returned unchanged.
+    """
+    dtype = coef.dtype
+    active = coef != 0
+    signs = jnp.sign(coef)
+    mask = active.astype(dtype)
+    system = gram * mask[:, None] * mask[None, :] + jnp.diag(1.0 - mask)
+    target = mask * (correlation - threshold * signs)
+    polished = jnp.linalg.solve(system, target)
+    residual = correlation - gram @ polished
+    slack = jnp.sqrt(jnp.finfo(dtype).eps)
+    scale = jnp.max(jnp.abs(correlation)) + threshold
+    stationary = jnp.where(active, jnp.abs(residual - threshold * signs) <= slack * scale,
+                           jnp.abs(residual) <= threshold + slack * scale)
+    exact = (jnp.all(jnp.isfinite(polished)) & jnp.all(stationary)
+             & jnp.all(jnp.where(active, jnp.sign(polished) == signs, True)))
+    return jnp.where(exact, polished, coef), exact
+
+
+@jax.jit
+def linear_predict(X, coef, intercept):
+    """``X coef^T + intercept``: ``(n,)`` for one target, ``(n, k)`` for several."""
+    return X @ coef.T + intercept
+
+
+def _r2(y, prediction):
+    residual = jnp.sum((y - prediction) ** 2, axis=0)
+    total = jnp.sum((y - jnp.mean(y, axis=0)) ** 2, axis=0)
+    score = jnp.where(total > 0, 1.0 - residual / jnp.where(total > 0, total, 1.0),
+                      jnp.where(residual == 0, 1.0, 0.0))
+    return jnp.mean(score)
+
+
+# ----------------------------------------------------------------------------------------
+# Estimators
+
+
+class _LinearRegressor(Estimator):
+    """Shared predict/score of the linear regressors."""
+
+    def predict(self, X):
+        """Predicted targets, ``(n,)`` or ``(n, k)``."""
+        self._check_fitted()
+        X = check_n_features(X, self.coef_.shape[-1], type(self).__name__)
+        return linear_predict(X, self.coef_, self.intercept_)
+
+    def score(self, X, y):
+        """Coefficient of determination :math:`R^2` on ``(X, y)`` (as scikit-learn)."""
+        prediction = self.predict(X)
+        y = check_targets(y, prediction.shape[0], type(self).__name__, allow_2d=True)
+        return _r2(y, prediction)
+
+    def _inputs(self, X, y, sample_weight):
+        owner = type(self).__name__
+        X = check_features(X, owner)
+        y = check_targets(y, X.shape[0], owner, allow_2d=True).astype(X.dtype)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype, owner)
+        return X, y, sample_weight
+
+
+class LinearRegression(_LinearRegressor):
+    r"""Ordinary least squares: the maximum-likelihood fit under Gaussian noise.
+
+    ``fit(X, y, sample_weight=None)`` solves :func:`least_squares` (SVD; rank-deficient
+    designs give the minimum-norm solution, as scikit-learn). Fitted: ``coef_`` (``(d,)``,
+    or ``(k, d)`` for ``k`` targets), ``intercept_``, ``rank_``, ``singular_values_``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.linear import LinearRegression
+        >>> X = jnp.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> model = LinearRegression().fit(X, 3.0 * X[:, 0] - 1.0)
+        >>> round(float(model.coef_[0]), 4), round(float(model.predict(jnp.array([[10.0]]))[0]), 3)
+        (3.0, 29.0)
+    """
+
+    fit_intercept: bool = eqx.field(static=True, default=True)
+    coef_: Array | None = None
+    intercept_: Array | None = None
+    rank_: Array | None = None
+    singular_values_: Array | None = None
+
+    def fit(self, X, y, sample_weight=None) -> LinearRegression:
+        """Fit by least squares; returns a new fitted estimator."""
+        X, y, sample_weight = self._inputs(X, y, sample_weight)
+        fit, rank, singular_values = least_squares(X, y, sample_weight, self.fit_intercept)
+        return self._fitted(coef_=fit.coef, intercept_=fit.intercept, rank_=rank,
+                            singular_values_=singular_values)
+
+
+class Ridge(_LinearRegressor):
+    r"""Ridge regression: the MAP estimate under a Gaussian prior (L2 penalty ``alpha``).
+
+    ``alpha`` is an array field, so ``jax.vmap(lambda a: Ridge(alpha=a).fit(X, y))(alphas)``
+    fits a whole regularization path from one SVD. Fitted: ``coef_``, ``intercept_``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.linear import Ridge
+        >>> X = jnp.array([[1.0], [-1.0]])
+        >>> round(float(Ridge(alpha=2.0).fit(X, jnp.array([1.0, -1.0])).coef_[0]), 5)
+        0.5
+    """
+
+    alpha: Array | float = 1.0
+    fit_intercept: bool = eqx.field(static=True, default=True)
+    coef_: Array | None = None
+    intercept_: Array | None = None
+
+    def __check_init__(self):
+        check_positive("alpha", self.alpha, allow_zero=True, owner="Ridge")
+
+    def fit(self, X, y, sample_weight=None) -> Ridge:
+        """Fit the penalized least squares; returns a new fitted estimator."""
+        X, y, sample_weight = self._inputs(X, y, sample_weight)
+        fit = ridge(X, y, jnp.asarray(self.alpha, X.dtype), sample_weight, self.fit_intercept)
+        return self._fitted(coef_=fit.coef, intercept_=fit.intercept)
+
+
+class Lasso(_LinearRegressor):
+    r"""The lasso: the MAP estimate under a Laplace prior (L1 penalty ``alpha``).
+
+    Minimizes ``|y - Xw - b|^2 / (2 n) + alpha |w|_1`` (scikit-learn's scaling) with
+    :func:`lasso`: FISTA until its proximal-gradient mapping is below ``tol`` (default
+    ``sqrt(eps) * alpha``, small against the subgradient bound that separates active from
+    inactive coefficients), then an exact solve on the active set it found, kept if it
+    passes the optimality conditions. ``dual_gap_`` reports the duality gap of the
+    solution, the certificate scikit-learn's own ``tol`` is measured on. Fitted:
+    ``coef_``, ``intercept_``, ``dual_gap_``, ``n_iter_``, ``converged_``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.linear import Lasso
+        >>> X = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+        >>> y = jnp.array([2.0, -2.0, 0.1, -0.1])
+        >>> [round(float(c), 4) for c in Lasso(alpha=0.1).fit(X, y).coef_]
+        [1.8, 0.0]
+    """
+
+    alpha: Array | float = 1.0
+    fit_intercept: bool = eqx.field(static=True, default=True)
+    max_iter: int = eqx.field(static=True, default=5000)
+    tol: float | None = eqx.field(static=True, default=None)
+    coef_: Array | None = None
+    intercept_: Array | None = None
+    dual_gap_: Array | None = None
+    n_iter_: Array | None = None
+    converged_: Array | None = None
+
+    def __check_init__(self):
+        check_positive("alpha", self.alpha, allow_zero=True, owner="Lasso")
+        check_int("max_iter", self.max_iter, 1, "Lasso")
+
+    def fit(self, X, y, sample_weight=None) -> Lasso:
+        """Fit by FISTA; returns a new fitted estimator."""
+        X, y, sample_weight = self._inputs(X, y, sample_weight)
+        if y.ndim != 1:
+            raise ValueError(f"Lasso: y must be one-dimensional, got shape {y.shape}")
+        fit = lasso(X, y, jnp.asarray(self.alpha, X.dtype), sample_weight, self.fit_intercept,
+                    self.max_iter, self.tol)
+        return self._fitted(coef_=fit.coef, intercept_=fit.intercept, dual_gap_=fit.dual_gap,
+                            n_iter_=fit.num_steps, converged_=fit.converged)
