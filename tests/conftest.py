@@ -52,3 +52,13 @@ def assert_close(actual, desired, dtype=None, rtol=None, err_msg=""):
 def dtype(request):
     """Each floating dtype available in this run."""
     return request.param
+
+
+def rounded(values, dtype):
+    """``values`` as a JAX array of ``dtype``, and the same rounded numbers in float64.
+
+    References are computed from the float64 copy, so they see exactly the parameters the
+    code under test sees.
+    """
+    array = jnp.asarray(np.asarray(values, dtype=np.float64), dtype=dtype)
+    return array, np.array(array, dtype=np.float64)

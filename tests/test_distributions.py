@@ -40,13 +40,7 @@ from mlmath.distributions import (
     Uniform,
 )
 from tests.composability import check_composable
-from tests.conftest import X64, assert_close, rtol_for
-
-
-def rounded(values, dtype):
-    """``values`` as a JAX array of ``dtype``, and the same rounded numbers in float64."""
-    array = jnp.asarray(np.asarray(values, dtype=np.float64), dtype=dtype)
-    return array, np.array(array, dtype=np.float64)
+from tests.conftest import X64, assert_close, rounded, rtol_for
 
 
 def is_float64(dtype) -> bool:

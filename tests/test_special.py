@@ -31,9 +31,9 @@ def check_relative(actual, desired, dtype, rtol=None, what=""):
     actual = np.asarray(actual, dtype=np.float64)
     desired = np.asarray(desired, dtype=np.float64)
     assert actual.shape == desired.shape, what
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         ok = (actual == desired) | (np.abs(actual - desired) <= rtol * np.abs(desired))
-    error = np.where(desired != 0, np.abs(actual - desired) / np.abs(desired), np.inf)
+        error = np.where(desired != 0, np.abs(actual - desired) / np.abs(desired), np.inf)
     assert np.all(ok), (
         f"{what}: worst relative error {np.max(np.where(ok, 0, error)):.3g} > {rtol:g} at "
         f"{np.flatnonzero(~ok)}; actual {actual[~ok]}, desired {desired[~ok]}"

@@ -210,11 +210,12 @@ class NegativeBinomial(Distribution):
     def dtype(self):
         return self.logits.dtype
 
-    def _log_pmf(self, counts, r):
-        """Log-pmf at non-negative integer ``counts`` (floats), broadcast with the parameters."""
-        log_p = jax.nn.log_sigmoid(self.logits)
-        log_q = jax.nn.log_sigmoid(-self.logits)
-        p, q = jax.nn.sigmoid(self.logits), jax.nn.sigmoid(-self.logits)
+    @staticmethod
+    def _log_pmf(counts, r, logits):
+        """Log-pmf at non-negative integer ``counts`` (floats), broadcast with ``r``, ``logits``."""
+        log_p = jax.nn.log_sigmoid(logits)
+        log_q = jax.nn.log_sigmoid(-logits)
+        p, q = jax.nn.sigmoid(logits), jax.nn.sigmoid(-logits)
         # p(k) = r / (k + r) * Binomial(k; n = k + r, p), Binomial in Loader's saddle-point form
         positive = counts > 0
         k = jnp.where(positive, counts, 1.0)
@@ -233,7 +234,7 @@ class NegativeBinomial(Distribution):
         x, _ = self._value(x)
         valid = _integer_valued(x) & (x >= 0)
         counts = jnp.where(valid, x, 0).astype(self.dtype)
-        return jnp.where(valid, self._log_pmf(counts, self.total_count), -jnp.inf)
+        return jnp.where(valid, self._log_pmf(counts, self.total_count, self.logits), -jnp.inf)
 
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
@@ -246,11 +247,32 @@ class NegativeBinomial(Distribution):
         mean, sd = self.mean(), jnp.sqrt(self.variance())
         start = jnp.floor(jnp.maximum(mean - 20.0 * sd, 0.0))
         counts = start[..., None] + jnp.arange(_NEGATIVE_BINOMIAL_WINDOW, dtype=self.dtype)
-        log_pmf = self._log_pmf(counts, self.total_count[..., None])
+        # (the parameters gain the window's axis: a batch of any shape broadcasts against it)
+        log_pmf = self._log_pmf(counts, self.total_count[..., None], self.logits[..., None])
         mass = jnp.sum(jnp.exp(log_pmf), axis=-1)
         value = -jnp.sum(_special.xlogx_exp(log_pmf), axis=-1)
-        captured = jnp.abs(1.0 - mass) <= 100.0 * jnp.finfo(self.dtype).eps * jnp.sqrt(
-            float(_NEGATIVE_BINOMIAL_WINDOW))
+        eps = jnp.finfo(self.dtype).eps
+        # The summed mass cannot see a missing right tail below its own rounding error
+        # (about 1e-4 in float32, where a lost tail of that size changes the entropy by
+        # ~1e-3), so the tail beyond the window is bounded analytically: the ratio
+        # p(k+1)/p(k) = p (k + r)/(k + 1) is at most rho = p max(1, (end + r)/(end + 1)) for
+        # every k >= end, so p(end + j) <= p(end) rho^j, whose mass and entropy are
+        # geometric series. The left edge sits 20 standard deviations below the mean,
+        # beyond which the negative binomial has no appreciable mass.
+        end = counts[..., -1]
+        log_end = log_pmf[..., -1]
+        log_rho = jax.nn.log_sigmoid(self.logits) + jnp.log(
+            jnp.maximum(1.0, (end + self.total_count) / (end + 1.0)))
+        decaying = log_rho < 0.0
+        safe_log_rho = jnp.where(decaying, log_rho, -1.0)
+        one_minus_rho = -jnp.expm1(safe_log_rho)
+        tail_mass = jnp.exp(log_end + safe_log_rho) / one_minus_rho
+        tail_entropy = tail_mass * (-log_end - safe_log_rho / one_minus_rho)
+        captured = (
+            decaying
+            & (tail_mass + tail_entropy <= eps)
+            & (jnp.abs(1.0 - mass) <= 100.0 * eps * math.sqrt(_NEGATIVE_BINOMIAL_WINDOW))
+        )
         return jnp.where(captured, value, jnp.nan)
 
     def mean(self):
