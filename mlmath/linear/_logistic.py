@@ -102,13 +102,17 @@ def logistic_hessian(params, X, y, sample_weight, C, penalty):
         hessian = full
     else:
         p = jax.nn.softmax(logits, axis=-1)
-        # per-sample class curvature C s_i (diag(p_i) - p_i p_i^T), (n, K, K)
-        curvature = C * sample_weight[:, None, None] * (
-            jnp.eye(k, dtype=X.dtype) * p[:, :, None] - p[:, :, None] * p[:, None, :])
-        # sum_i curvature_i (x) x_i x_i^T as one matrix product: (n, K K (d+1))^T (n, d+1)
-        left = (curvature[:, :, :, None] * design[:, None, None, :]).reshape(n, -1)
-        full = (left.T @ design).reshape(k, k, d + 1, d + 1)
-        full = full.transpose(0, 2, 1, 3).reshape(k * (d + 1), k * (d + 1))
+        # H = sum_i C s_i (diag(p_i) - p_i p_i^T) (x) x_i x_i^T with z_i = p_i (x) x_i:
+        # the diagonal blocks are K products X^T diag(C s p_k) X, the cross term one
+        # (K (d+1)) x n x (K (d+1)) product, and no (n, K, K, d+1) array is ever formed
+        scale = C * sample_weight
+        z = p[:, :, None] * design[:, None, :]                       # (n, K, d+1)
+        diagonal = jnp.einsum("nkj,nm->kjm", z * scale[:, None, None], design)
+        z_flat = z.reshape(n, k * (d + 1))
+        cross = (z_flat * scale[:, None]).T @ z_flat                 # (K(d+1), K(d+1))
+        blocks = jnp.zeros((k, d + 1, k, d + 1), X.dtype).at[
+            jnp.arange(k), :, jnp.arange(k), :].set(diagonal)
+        full = blocks.reshape(k * (d + 1), k * (d + 1)) - cross
         # reorder (class, feature-or-intercept) to ravel order: all of coef, then intercepts
         order = np.concatenate([
             (np.arange(k)[:, None] * (d + 1) + np.arange(d)[None, :]).ravel(),
