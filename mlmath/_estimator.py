@@ -86,6 +86,11 @@ def check_int(name: str, value, minimum: int, owner: str):
         raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
 
 
+@jax.jit
+def _all_finite(X):
+    return jnp.all(jnp.isfinite(X))
+
+
 def check_features(X, owner: str, name: str = "X"):
     """``X`` as a 2-D floating array with finite values (checked when concrete)."""
     if not is_traced(X):
@@ -103,9 +108,9 @@ def check_features(X, owner: str, name: str = "X"):
         raise ValueError(f"{owner}: {name} must be non-empty, got shape {X.shape}")
     if not jnp.issubdtype(X.dtype, jnp.floating):
         X = X.astype(jnp.result_type(float))
-    concrete = concrete_value(X)
-    if concrete is not None and not np.all(np.isfinite(concrete)):
-        bad = np.argwhere(~np.isfinite(concrete))[0]
+    if not is_traced(X) and not bool(_all_finite(X)):
+        # one fused pass on the device; only a failing X is copied back to find the culprit
+        bad = np.argwhere(~np.isfinite(np.asarray(X)))[0]
         raise ValueError(
             f"{owner}: {name} contains NaN or inf (first at row {bad[0]}, column {bad[1]}); "
             "remove or impute them before fitting"

@@ -43,6 +43,7 @@ from mlmath.linear import (
     logistic_objective,
     ridge,
 )
+from tests.composability import check_gradient
 from tests.conftest import X64, assert_close, rtol_for
 
 DEFAULT_FLOAT = jnp.result_type(float)
@@ -359,7 +360,49 @@ def test_logistic_regression_sample_weight(classification):
     check_against_sklearn(model, reference, X, y, 1.0, "l2", sample_weight=weights)
 
 
-def test_logistic_hessian_is_the_closed_form(classification):
+@pytest.fixture(params=[None, 4096], ids=["one_block", "blocks_of_4KiB"])
+def row_blocks(request, monkeypatch):
+    """The gradient and Hessian run over blocks of rows on the CPU: with 4 KiB blocks the
+    data sets below span many blocks and end in a partial one."""
+    if request.param is not None:
+        monkeypatch.setattr("mlmath.linear._logistic._BLOCK_BYTES", request.param)
+    return request.param
+
+
+def test_logistic_nll_value_and_gradients(classification, row_blocks):
+    """The NLL against NumPy; its gradient in the parameters (the one-pass custom rule)
+    against NumPy's closed form; and gradients in the parameters, the data and the weights
+    against finite differences."""
+    rng = np.random.default_rng(6)
+    for name in ("breast_cancer_10", "wine_4"):
+        X, y = classification[name]
+        k = 1 if len(np.unique(y)) == 2 else len(np.unique(y))
+        coef, intercept = rng.normal(size=(k, X.shape[1])) * 0.3, rng.normal(size=k)
+        weights = rng.uniform(0.5, 2.0, len(y))
+        logits = X @ coef.T + intercept
+        if k == 1:
+            p = scipy.special.expit(logits)
+            nll = -(y[:, None] * np.log(p) + (1 - y[:, None]) * np.log1p(-p))[:, 0]
+            residual = p - y[:, None]
+        else:
+            log_p = scipy.special.log_softmax(logits, axis=1)
+            nll = -log_p[np.arange(len(y)), y]
+            residual = np.exp(log_p) - np.eye(k)[y]
+        residual = residual * weights[:, None]
+        params = tuple(as_jax(coef, intercept))
+        Xj, wj = as_jax(X, weights)
+        value, (grad_coef, grad_intercept) = jax.value_and_grad(logistic_nll)(
+            params, Xj, jnp.asarray(y), wj)
+        assert_relative(value, np.sum(weights * nll), err_msg=name)
+        assert_relative(grad_coef, residual.T @ X, err_msg=name)
+        assert_relative(grad_intercept, residual.sum(axis=0), err_msg=name)
+        rows = slice(0, 120)  # enough for several 4 KiB blocks, few finite differences
+        labels = jnp.asarray(y[rows])
+        nll = jax.jit(lambda params, X, w: logistic_nll(params, X, labels, w))  # noqa: B023
+        check_gradient(nll, [params, Xj[rows], wj[rows]], argnums=(0, 1, 2))
+
+
+def test_logistic_hessian_is_the_closed_form(classification, row_blocks):
     """``logistic_hessian`` against the Hessian written out in NumPy (binary and softmax)."""
     rng = np.random.default_rng(5)
     for name in ("breast_cancer_10", "wine_4"):

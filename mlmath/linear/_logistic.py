@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.custom_derivatives import SymbolicZero
 
 from mlmath import losses, optim
 from mlmath._estimator import (
@@ -56,14 +57,110 @@ def logistic_nll(params, X, y, sample_weight):
     logits :math:`W x + b` otherwise; the per-example terms are
     :func:`mlmath.losses.sigmoid_binary_cross_entropy` and
     :func:`mlmath.losses.softmax_cross_entropy`.
+
+    Differentiable in the parameters, ``X`` and ``sample_weight`` (forward and reverse
+    mode, to any order). Its derivative rule computes the gradient in the parameters with
+    the value, in one pass over ``X`` (reverse-mode autodiff of ``X @ W`` would read ``X``
+    twice); derivatives in ``X`` or the weights, rarely wanted, use the plain formula.
+    """
+    return _nll(tuple(params), X, y, sample_weight)
+
+
+# Rows per block of the one-pass gradient on CPU: a block of X (about 4 MiB) stays in
+# cache between the product that makes its logits and the one that takes its gradient.
+_BLOCK_BYTES = 4 << 20
+
+
+def _per_example_nll(logits, y):
+    if logits.ndim == 1:
+        return losses.sigmoid_binary_cross_entropy(logits, y.astype(logits.dtype))
+    return losses.softmax_cross_entropy(logits, y)
+
+
+def _plain_nll(params, X, y, sample_weight):
+    coef, intercept = params
+    return jnp.sum(sample_weight * _per_example_nll(logistic_logits(X, coef, intercept), y))
+
+
+def _sum_over_row_blocks(fn, X, y, sample_weight, width: int | None = None):
+    """``sum_b fn(X_b, y_b, s_b)`` over blocks of rows, in one pass over ``X``.
+
+    On the CPU a block is about ``_BLOCK_BYTES`` of ``X`` (of a ``width``-column array
+    where ``fn`` makes a wider one), so that everything ``fn`` does with it happens while it
+    is in cache; elsewhere there is one block (accelerators want one large product). The
+    last block starts ``n - rows`` in and gives the rows already counted weight 0, so no
+    copy or padding of ``X`` is made.
+    """
+    n, d = X.shape
+    rows = n
+    if jax.default_backend() == "cpu":
+        per_row = max(d if width is None else width, 1) * jnp.dtype(X.dtype).itemsize
+        rows = max(1, min(n, _BLOCK_BYTES // per_row))
+    blocks = -(-n // rows)
+    if blocks == 1:
+        return fn(X, y, sample_weight)
+
+    def block(i, total):
+        start = jnp.minimum(i * rows, n - rows)
+        sb = jax.lax.dynamic_slice_in_dim(sample_weight, start, rows)
+        sb = jnp.where(start + jnp.arange(rows) >= i * rows, sb, 0)
+        part = fn(jax.lax.dynamic_slice_in_dim(X, start, rows),
+                  jax.lax.dynamic_slice_in_dim(y, start, rows), sb)
+        return jax.tree_util.tree_map(jnp.add, total, part)
+
+    shapes = jax.eval_shape(fn, X[:rows], y[:rows], sample_weight[:rows])
+    zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    return jax.lax.fori_loop(0, blocks, block, zeros)
+
+
+def _nll_value_and_grad(params, X, y, sample_weight):
+    """The NLL and its gradient in the parameters in one pass over ``X``, block by block.
+
+    Reverse-mode differentiation of ``X @ W`` reads ``X`` twice, once for the logits and
+    once, much later, for ``X^T r``; for a large ``X`` both passes come from main memory.
+    Here each block's residuals ``r = s (p - onehot(y))`` are formed right after its logits
+    and ``X_b^T r`` is taken while the block is still in cache (on 2 CPU cores this halves
+    the time of a binary fit's gradient at 200,000 x 100).
     """
     coef, intercept = params
-    logits = logistic_logits(X, coef, intercept)
-    if coef.shape[0] == 1:
-        per_example = losses.sigmoid_binary_cross_entropy(logits, y.astype(X.dtype))
-    else:
-        per_example = losses.softmax_cross_entropy(logits, y)
-    return jnp.sum(sample_weight * per_example)
+
+    def block(Xb, yb, sb):
+        logits = logistic_logits(Xb, coef, intercept)
+        value = jnp.sum(sb * _per_example_nll(logits, yb))
+        if logits.ndim == 1:
+            residual = (sb * (jax.nn.sigmoid(logits) - yb.astype(Xb.dtype)))[:, None]
+        else:
+            one_hot = jax.nn.one_hot(yb, coef.shape[0], dtype=Xb.dtype)
+            residual = sb[:, None] * (jax.nn.softmax(logits, axis=-1) - one_hot)
+        return value, (residual.T @ Xb, jnp.sum(residual, axis=0))
+
+    return _sum_over_row_blocks(block, X, y, sample_weight)
+
+
+@jax.custom_jvp
+def _nll(params, X, y, sample_weight):
+    return _plain_nll(params, X, y, sample_weight)
+
+
+def _nll_jvp(primals, tangents):
+    params, X, y, sample_weight = primals
+    d_params, d_X, _, d_weight = tangents
+    value, grad = _nll_value_and_grad(params, X, y, sample_weight)
+    tangent = jnp.zeros((), value.dtype)
+    for g, t in zip(grad, d_params, strict=True):
+        if not isinstance(t, SymbolicZero):
+            tangent = tangent + jnp.vdot(g, t)
+    if not (isinstance(d_X, SymbolicZero) and isinstance(d_weight, SymbolicZero)):
+        # derivatives in the data (rarely wanted): forward mode through the plain formula
+        d_X, d_weight = (jnp.zeros(p.shape, p.dtype) if isinstance(t, SymbolicZero) else t
+                         for p, t in ((X, d_X), (sample_weight, d_weight)))
+        _, data_tangent = jax.jvp(lambda X, s: _plain_nll(params, X, y, s),
+                                  (X, sample_weight), (d_X, d_weight))
+        tangent = tangent + data_tangent
+    return value, tangent
+
+
+_nll.defjvp(_nll_jvp, symbolic_zeros=True)
 
 
 def logistic_objective(params, X, y, sample_weight, C, penalty):
@@ -91,34 +188,44 @@ def logistic_hessian(params, X, y, sample_weight, C, penalty):
     Returned in the order of ``ravel_pytree((coef, intercept))``.
     """
     coef, intercept = params
-    n, d = X.shape
+    d = X.shape[1]
     k = coef.shape[0]
-    design = jnp.concatenate([X, jnp.ones((n, 1), X.dtype)], axis=1)
-    logits = logistic_logits(X, coef, intercept)
-    if k == 1:
-        p = jax.nn.sigmoid(logits)
-        curvature = C * sample_weight * p * (1.0 - p)
-        full = (design * curvature[:, None]).T @ design  # (d+1, d+1), intercept last
-        hessian = full
-    else:
+
+    def block(Xb, _, sb):
+        rows = Xb.shape[0]
+        logits = logistic_logits(Xb, coef, intercept)
+        if k == 1:
+            p = jax.nn.sigmoid(logits)
+            curvature = sb * p * (1.0 - p)
+            # [[X^T W X, X^T w], [w^T X, sum w]] (intercept last), without copying X into
+            # the design matrix [X, 1]
+            weighted = Xb * curvature[:, None]
+            column = jnp.sum(weighted, axis=0)
+            return jnp.block([[weighted.T @ Xb, column[:, None]],
+                              [column[None, :], jnp.sum(curvature)[None, None]]])
         p = jax.nn.softmax(logits, axis=-1)
-        # H = sum_i C s_i (diag(p_i) - p_i p_i^T) (x) x_i x_i^T with z_i = p_i (x) x_i:
-        # the diagonal blocks are K products X^T diag(C s p_k) X, the cross term one
+        design = jnp.concatenate([Xb, jnp.ones((rows, 1), Xb.dtype)], axis=1)
+        # H = sum_i s_i (diag(p_i) - p_i p_i^T) (x) x_i x_i^T with z_i = p_i (x) x_i: the
+        # diagonal blocks are K products X^T diag(s p_k) X, the cross term one
         # (K (d+1)) x n x (K (d+1)) product, and no (n, K, K, d+1) array is ever formed
-        scale = C * sample_weight
         z = p[:, :, None] * design[:, None, :]                       # (n, K, d+1)
-        diagonal = jnp.einsum("nkj,nm->kjm", z * scale[:, None, None], design)
-        z_flat = z.reshape(n, k * (d + 1))
-        cross = (z_flat * scale[:, None]).T @ z_flat                 # (K(d+1), K(d+1))
-        blocks = jnp.zeros((k, d + 1, k, d + 1), X.dtype).at[
+        diagonal = jnp.einsum("nkj,nm->kjm", z * sb[:, None, None], design)
+        z_flat = z.reshape(rows, k * (d + 1))
+        cross = (z_flat * sb[:, None]).T @ z_flat                    # (K(d+1), K(d+1))
+        blocks = jnp.zeros((k, d + 1, k, d + 1), Xb.dtype).at[
             jnp.arange(k), :, jnp.arange(k), :].set(diagonal)
-        full = blocks.reshape(k * (d + 1), k * (d + 1)) - cross
-        # reorder (class, feature-or-intercept) to ravel order: all of coef, then intercepts
-        order = np.concatenate([
-            (np.arange(k)[:, None] * (d + 1) + np.arange(d)[None, :]).ravel(),
-            np.arange(k) * (d + 1) + d,
+        return blocks.reshape(k * (d + 1), k * (d + 1)) - cross
+
+    hessian = C * _sum_over_row_blocks(block, X, y, sample_weight,
+                                       width=d if k == 1 else 2 * k * (d + 1))
+    if k > 1:
+        # reorder (class, feature-or-intercept) to ravel order, all of coef then the
+        # intercepts, by slicing (a gather here is fused into every consumer of the matrix)
+        full = hessian.reshape(k, d + 1, k, d + 1)
+        hessian = jnp.block([
+            [full[:, :d, :, :d].reshape(k * d, k * d), full[:, :d, :, d].reshape(k * d, k)],
+            [full[:, d, :, :d].reshape(k, k * d), full[:, d, :, d]],
         ])
-        hessian = full[order][:, order]
     if penalty == "l2":
         penalized = jnp.concatenate([jnp.ones(k * d, X.dtype), jnp.zeros(k, X.dtype)])
         hessian = hessian + jnp.diag(penalized)
@@ -173,6 +280,9 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
     method with the closed-form Hessian; few, exact steps), ``"lbfgs"`` (optax's L-BFGS),
     ``"fista"`` (proximal gradient; the one that handles ``penalty="l1"``); ``"auto"``
     picks Newton when the Hessian has at most 4096 rows, L-BFGS above, and FISTA for L1.
+    Newton reaches the optimum even on badly scaled features, at ``n d^2`` a step; with
+    many rows and well-scaled features ``"lbfgs"`` (``n d`` a step) is usually faster.
+    The value and gradient are formed in one pass over ``X`` (see :func:`logistic_nll`).
 
     Args:
         X: ``(n, d)``; y: ``(n,)`` integer codes; C: inverse regularization strength
