@@ -13,9 +13,10 @@ import platform
 import sys
 
 import jax
+import jax.numpy as jnp
 
 from benchmarks import cases as benchmark_cases
-from benchmarks._harness import format_table, run_case
+from benchmarks._harness import format_table, run_case, settle_thread_pools
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
           f"python {platform.python_version()}")
     print(f"device: {devices[0].platform} ({devices[0].device_kind}) x{len(devices)}  "
           f"x64={'on' if jax.config.jax_enable_x64 else 'off'}")
+    selected = benchmark_cases.build(options.size, options.only)
+    jnp.linalg.cholesky(jnp.eye(2)).block_until_ready()  # load JAX's LAPACK before settling
+    print(f"threads: {settle_thread_pools()}")
     print()
     results = []
-    for case in benchmark_cases.build(options.size, options.only):
+    for case in selected:
         results.append(run_case(case, repeats=options.repeats))
         print(f"  done: {case.name} vs {case.reference_name}", file=sys.stderr)
     print(format_table(results))

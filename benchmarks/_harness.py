@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,13 @@ class Case:
     ``mlmath`` is a JAX function of ``args`` (jitted by the harness); ``reference`` is a
     plain callable of ``reference_args`` (NumPy, SciPy, scikit-learn, or another JAX
     library). ``check`` compares the two outputs so a fast wrong answer cannot pass as a
-    result.
+    result; it may return a sentence (say, how close each side came to the optimum) that is
+    printed with the results. ``x64`` runs the case with float64 enabled (its ``args`` are
+    then NumPy arrays, moved to the device inside that mode). ``jit=False`` times
+    ``mlmath`` as called (an estimator's ``fit``, input checks and label encoding
+    included): its compile time is then the first call's time less a steady call's. The
+    mlmath side's arguments are moved to JAX's device before timing (a JAX program holds
+    its data there); the reference's stay NumPy arrays.
     """
 
     name: str
@@ -27,8 +35,10 @@ class Case:
     reference_name: str
     reference: Callable
     reference_args: Sequence
-    check: Callable[[object, object], None] | None = None
+    check: Callable[[object, object], str | None] | None = None
     notes: str = ""
+    x64: bool = False
+    jit: bool = True
 
 
 @dataclass
@@ -53,6 +63,31 @@ class Result:
         return record
 
 
+def settle_thread_pools() -> str:
+    """Give every BLAS library but NumPy's one thread; returns what was done, for the header.
+
+    SciPy wheels ship an OpenBLAS of their own beside NumPy's; JAX calls SciPy's for LAPACK
+    and scikit-learn's L-BFGS-B for its vector operations. On a machine with few cores the
+    idle threads of one library spin against the work of the others (with two threads each
+    on 2 cores, scikit-learn's lbfgs fit of ``digits`` takes 1.5 s instead of 0.08 s). One
+    thread for those libraries removes the contention for both sides; NumPy's BLAS, which
+    does scikit-learn's large matrix products, keeps its threads. Needs ``threadpoolctl``
+    (a scikit-learn dependency) and runs after the libraries are loaded.
+    """
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "thread pools as found (threadpoolctl is not installed)"
+    numpy_dir = np.__file__.rsplit("/", 2)[0]
+    limited = []
+    for controller in threadpoolctl.ThreadpoolController().lib_controllers:
+        if controller.user_api == "blas" and not controller.filepath.startswith(
+                f"{numpy_dir}/numpy"):
+            controller.set_num_threads(1)
+            limited.append(controller.filepath.rsplit("/", 1)[-1])
+    return f"one thread for {', '.join(limited)}" if limited else "thread pools as found"
+
+
 def _block(tree):
     return jax.tree_util.tree_map(
         lambda leaf: leaf.block_until_ready() if isinstance(leaf, jax.Array) else leaf, tree
@@ -74,20 +109,35 @@ def _median_seconds(function: Callable, repeats: int, min_seconds: float) -> lis
 
 def run_case(case: Case, repeats: int = 5, min_seconds: float = 0.2) -> Result:
     """Time ``case``: compile once, then the steady state of both sides."""
-    jitted = jax.jit(case.mlmath)
-    begin = time.perf_counter()
-    compiled = jitted.lower(*case.args).compile()
-    compile_seconds = time.perf_counter() - begin
+    with jax.enable_x64(case.x64):
+        # JAX's inputs start on its device, as in a program that loads its data once;
+        # the reference's start as NumPy arrays, its native form
+        args = jax.tree_util.tree_map(jnp.asarray, case.args)
+        if case.jit:
+            jitted = jax.jit(case.mlmath)
+            begin = time.perf_counter()
+            compiled = jitted.lower(*args).compile()
+            compile_seconds = time.perf_counter() - begin
+            output = _block(compiled(*args))  # warm-up: first execution allocates buffers
+        else:
+            compiled = case.mlmath
+            begin = time.perf_counter()
+            output = _block(compiled(*args))
+            first = time.perf_counter() - begin
+            begin = time.perf_counter()
+            _block(compiled(*args))
+            compile_seconds = max(first - (time.perf_counter() - begin), 0.0)
+        reference_output = case.reference(*case.reference_args)
+        notes = case.notes
+        if case.check is not None:
+            verdict = case.check(output, reference_output)
+            if verdict:
+                notes = f"{notes}; {verdict}" if notes else verdict
 
-    output = _block(compiled(*case.args))  # warm-up: first execution allocates buffers
-    reference_output = case.reference(*case.reference_args)
-    if case.check is not None:
-        case.check(output, reference_output)
-
-    mlmath_samples = _median_seconds(lambda: compiled(*case.args), repeats, min_seconds)
-    reference_samples = _median_seconds(
-        lambda: case.reference(*case.reference_args), repeats, min_seconds
-    )
+        mlmath_samples = _median_seconds(lambda: compiled(*args), repeats, min_seconds)
+        reference_samples = _median_seconds(
+            lambda: case.reference(*case.reference_args), repeats, min_seconds
+        )
     return Result(
         name=case.name,
         size=case.size,
@@ -95,7 +145,7 @@ def run_case(case: Case, repeats: int = 5, min_seconds: float = 0.2) -> Result:
         compile_seconds=compile_seconds,
         mlmath_seconds=statistics.median(mlmath_samples),
         reference_seconds=statistics.median(reference_samples),
-        notes=case.notes,
+        notes=notes,
         mlmath_all=mlmath_samples,
         reference_all=reference_samples,
     )

@@ -14,6 +14,7 @@ import optax
 import scipy.special
 import scipy.stats
 
+from benchmarks import estimation
 from benchmarks._harness import Case
 from mlmath.distributions import MultivariateNormal
 from mlmath.info import kl_divergence_from_logits
@@ -142,6 +143,8 @@ ALL = {
     "softmax_xent_grad": softmax_gradient_cases,
     "mvn_log_prob": mvn_cases,
     "categorical_kl": kl_cases,
+    "logreg_fit": estimation.logistic_cases,
+    "model_grid": estimation.grid_cases,
 }
 
 

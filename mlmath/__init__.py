@@ -5,8 +5,23 @@ compose with ``jax.grad``, ``jax.vmap``, ``jax.jit`` and sharding. See the READM
 map of the package.
 """
 
-from mlmath import distributions, info, losses, metrics
+from mlmath import bayes, distributions, info, linear, losses, metrics, montecarlo, optim
+from mlmath.linear import GaussianNB, Lasso, LinearRegression, LogisticRegression, Ridge
 
 __version__ = "0.1.0"
 
-__all__ = ["distributions", "info", "losses", "metrics"]
+__all__ = [
+    "GaussianNB",
+    "Lasso",
+    "LinearRegression",
+    "LogisticRegression",
+    "Ridge",
+    "bayes",
+    "distributions",
+    "info",
+    "linear",
+    "losses",
+    "metrics",
+    "montecarlo",
+    "optim",
+]

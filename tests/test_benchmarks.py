@@ -16,12 +16,14 @@ def test_every_case_runs_and_matches_its_reference(tmp_path, capsys):
     path = tmp_path / "results.json"
     assert main(["--size", "tiny", "--repeats", "1", "--json", str(path)]) == 0
     table = capsys.readouterr().out
-    for name in cases.ALL:
+    expected = {case.name for case in cases.build("tiny")}
+    for name in expected:
         assert name in table
     payload = json.loads(path.read_text())
-    assert {r["name"] for r in payload["results"]} == set(cases.ALL)
+    assert {r["name"] for r in payload["results"]} == expected
     for record in payload["results"]:
-        assert record["compile_seconds"] > 0
+        # an estimator timed as called reports its first call less a steady one: >= 0
+        assert record["compile_seconds"] >= 0
         assert record["mlmath_seconds"] > 0 and record["reference_seconds"] > 0
 
 
