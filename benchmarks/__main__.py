@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5,
                         help="minimum timed repetitions per side (default: 5)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--threads", choices=("settle", "as-found"), default="settle",
+                        help="give every BLAS library but NumPy's one thread before timing "
+                             "(settle, the default) or leave the thread pools as found")
     options = parser.parse_args(argv)
 
     devices = jax.devices()
@@ -36,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device: {devices[0].platform} ({devices[0].device_kind}) x{len(devices)}  "
           f"x64={'on' if jax.config.jax_enable_x64 else 'off'}")
     selected = benchmark_cases.build(options.size, options.only)
-    jnp.linalg.cholesky(jnp.eye(2)).block_until_ready()  # load JAX's LAPACK before settling
-    print(f"threads: {settle_thread_pools()}")
+    if options.threads == "settle":
+        jnp.linalg.cholesky(jnp.eye(2)).block_until_ready()  # load JAX's LAPACK first
+        print(f"threads: {settle_thread_pools()}")
+    else:
+        print("threads: as found")
     print()
     results = []
     for case in selected:

@@ -25,6 +25,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy import special as jsp_special
 
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -125,9 +126,10 @@ def stirling_correction(x):
     large = x >= threshold
     x_large = jnp.where(large, x, threshold)
     x_small = jnp.where(large, 1.0, x)
-    small = _odd_series(1.0 / (x_small + shift), _STIRLING_COEFFICIENTS)
-    for i in range(shift):
-        small = small + _stirling_step(x_small + i)
+    # the `shift` recurrence steps side by side on a trailing axis: one set of operations
+    # in the program, not `shift` copies of it
+    steps = _stirling_step(x_small[..., None] + jnp.arange(shift, dtype=x_small.dtype))
+    small = _odd_series(1.0 / (x_small + shift), _STIRLING_COEFFICIENTS) + jnp.sum(steps, -1)
     return jnp.where(large, _odd_series(1.0 / x_large, _STIRLING_COEFFICIENTS), small)
 
 
@@ -148,9 +150,8 @@ def digamma_minus_log(x):
     large = x >= threshold
     x_large = jnp.where(large, x, threshold)
     x_small = jnp.where(large, 1.0, x)
-    small = _digamma_series(x_small + shift)
-    for i in range(shift):
-        small = small - log1p_gap(1.0 / (x_small + i))
+    gaps = log1p_gap(1.0 / (x_small[..., None] + jnp.arange(shift, dtype=x_small.dtype)))
+    small = _digamma_series(x_small + shift) - jnp.sum(gaps, -1)
     return jnp.where(large, _digamma_series(x_large), small)
 
 
@@ -259,9 +260,14 @@ def lgamma_bregman(b, a):
     near = jnp.abs(difference) < radius * a
     h = jnp.where(near, difference, 0.0)
     a_near = jnp.where(near, a, 1.0)
+    # every polygamma order in one call (one zeta over a stacked axis), then Horner's rule
+    orders = np.arange(1, order)
+    derivatives = jsp_special.polygamma(orders, a_near[..., None])
+    factorials = np.array([math.factorial(n + 1) for n in orders], np.float64)
+    coefficients = derivatives / jnp.asarray(factorials, derivatives.dtype)
     taylor = jnp.zeros_like(h)
-    for n in reversed(range(2, order + 1)):
-        taylor = (taylor + jsp_special.polygamma(n - 1, a_near) / float(math.factorial(n))) * h
+    for j in reversed(range(order - 1)):
+        taylor = (taylor + coefficients[..., j]) * h
     taylor = taylor * h
     b_far = jnp.where(near, 2.0, b)
     a_far = jnp.where(near, 1.0, a)
