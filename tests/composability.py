@@ -142,3 +142,27 @@ def check_composable(function: Callable, args: Sequence, batch: Sequence[Sequenc
         check_gradient(function, gradient_args if gradient_args is not None else args,
                        grad_argnums, seed=seed)
     return result
+
+
+def check_composable_packed(function, batch, argnums=()):
+    """check_composable with the differentiated arguments packed into one tuple.
+
+    The gradient is then taken once, and checked against finite differences along random
+    directions in all of them at once, rather than once per argument: the same check at a
+    fraction of the cost of the eager evaluations.
+    """
+    argnums = tuple(argnums)
+    count = len(batch[0])
+
+    def split(args):
+        return (tuple(args[i] for i in argnums),
+                tuple(a for i, a in enumerate(args) if i not in argnums))
+
+    def packed(differentiated, others):
+        differentiated, others = iter(differentiated), iter(others)
+        return function(*(next(differentiated) if i in argnums else next(others)
+                          for i in range(count)))
+
+    packed_batch = [split(args) for args in batch]
+    return check_composable(packed, packed_batch[0], packed_batch,
+                            grad_argnums=(0,) if argnums else ())

@@ -62,3 +62,14 @@ def rounded(values, dtype):
     """
     array = jnp.asarray(np.asarray(values, dtype=np.float64), dtype=dtype)
     return array, np.array(array, dtype=np.float64)
+
+
+def assert_relative(actual, desired, rtol, err_msg=""):
+    """``max |actual - desired| <= rtol * max(1, max |desired|)``: relative in the max-norm,
+    so that entries near zero are held to the scale of the largest one."""
+    actual = np.asarray(actual, np.float64)
+    desired = np.asarray(desired, np.float64)
+    assert actual.shape == desired.shape, f"{err_msg}: shape {actual.shape} != {desired.shape}"
+    error = np.max(np.abs(actual - desired))
+    scale = max(1.0, float(np.max(np.abs(desired))))
+    assert error <= rtol * scale, f"{err_msg}: max error {error:.3e} > {rtol:.1e} * {scale:.3g}"

@@ -38,44 +38,14 @@ from mlmath.info import (
     mutual_information,
     self_information,
 )
-from tests.composability import check_composable, check_gradient
-from tests.conftest import DTYPES, assert_close, rtol_for
+from tests.composability import check_composable, check_composable_packed, check_gradient
+from tests.conftest import DTYPES, assert_close, rounded, rtol_for
 
 LOG2 = math.log(2.0)
 
 
 def _f64(x):
     return np.asarray(x, dtype=np.float64)
-
-
-def _check_composable_packed(function, batch, argnums=()):
-    """check_composable with the differentiated arguments packed into one tuple.
-
-    The gradient is then taken once, and checked against finite differences along random
-    directions in all of them at once, rather than once per argument: the same check at a
-    fraction of the cost of the eager evaluations.
-    """
-    argnums = tuple(argnums)
-    count = len(batch[0])
-
-    def split(args):
-        return (tuple(args[i] for i in argnums),
-                tuple(a for i, a in enumerate(args) if i not in argnums))
-
-    def packed(differentiated, others):
-        differentiated, others = iter(differentiated), iter(others)
-        return function(*(next(differentiated) if i in argnums else next(others)
-                          for i in range(count)))
-
-    packed_batch = [split(args) for args in batch]
-    return check_composable(packed, packed_batch[0], packed_batch,
-                            grad_argnums=(0,) if argnums else ())
-
-
-def _as(x, dtype):
-    """``x`` as a jax array of ``dtype`` and, second, exactly those values in float64."""
-    array = jnp.asarray(np.asarray(x, np.float64), dtype)
-    return array, _f64(array)
 
 
 def _in_base(nats, base):
@@ -134,7 +104,7 @@ def _ref_js(p, q, axis=-1, base=None):
 
 @pytest.mark.parametrize("base", BASES)
 def test_self_information_is_minus_log(dtype, base):
-    p, p64 = _as([0.0, 1e-30, 0.125, 0.5, 1.0, 0.3], dtype)
+    p, p64 = rounded([0.0, 1e-30, 0.125, 0.5, 1.0, 0.3], dtype)
     with np.errstate(divide="ignore"):
         expected = _in_base(-np.log(p64), base)
     assert np.isposinf(expected[0])
@@ -144,7 +114,7 @@ def test_self_information_is_minus_log(dtype, base):
 @pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_entropy_matches_scipy(dtype, base, axis):
-    p, p64 = _as(_P if axis == -1 else _P.T, dtype)
+    p, p64 = rounded(_P if axis == -1 else _P.T, dtype)
     value = entropy(p, axis=axis, base=base)
     assert value.shape == (5,) and value.dtype == dtype
     expected = _ref_entropy(p64, axis=axis, base=base)
@@ -157,8 +127,8 @@ def test_entropy_matches_scipy(dtype, base, axis):
 @pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_cross_entropy_matches_scipy(dtype, base, axis):
-    p, p64 = _as(_P if axis == -1 else _P.T, dtype)
-    q, q64 = _as(_Q if axis == -1 else _Q.T, dtype)
+    p, p64 = rounded(_P if axis == -1 else _P.T, dtype)
+    q, q64 = rounded(_Q if axis == -1 else _Q.T, dtype)
     value = cross_entropy(p, q, axis=axis, base=base)
     expected = _ref_cross_entropy(p64, q64, axis=axis, base=base)
     assert np.isposinf(expected[3])
@@ -171,8 +141,8 @@ def test_cross_entropy_matches_scipy(dtype, base, axis):
 @pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_kl_divergence_matches_scipy(dtype, base, axis):
-    p, p64 = _as(_P if axis == -1 else _P.T, dtype)
-    q, q64 = _as(_Q if axis == -1 else _Q.T, dtype)
+    p, p64 = rounded(_P if axis == -1 else _P.T, dtype)
+    q, q64 = rounded(_Q if axis == -1 else _Q.T, dtype)
     value = kl_divergence(p, q, axis=axis, base=base)
     expected = _ref_kl(p64, q64, axis=axis, base=base)
     assert np.isposinf(expected[3]) and np.all(np.isfinite(np.delete(expected, 3)))
@@ -185,8 +155,8 @@ def test_kl_divergence_matches_scipy(dtype, base, axis):
 @pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_js_divergence_matches_scipy(dtype, base, axis):
-    p, p64 = _as(_P if axis == -1 else _P.T, dtype)
-    q, q64 = _as(_Q if axis == -1 else _Q.T, dtype)
+    p, p64 = rounded(_P if axis == -1 else _P.T, dtype)
+    q, q64 = rounded(_Q if axis == -1 else _Q.T, dtype)
     value = js_divergence(p, q, axis=axis, base=base)
     # scipy's jensenshannon is the square root of the divergence
     assert_close(value, _ref_js(p64, q64, axis=axis, base=base), dtype)
@@ -219,8 +189,8 @@ def test_where_mask_restricts_every_function(dtype):
 
     p = np.where(mask, normalized_inside(_P), np.nan)
     q = np.where(mask, normalized_inside(_Q), -1.0)
-    p_arr, p64 = _as(p, dtype)
-    q_arr, q64 = _as(q, dtype)
+    p_arr, p64 = rounded(p, dtype)
+    q_arr, q64 = rounded(q, dtype)
 
     def per_row(reference, *arrays):
         return [reference(*(a[i][mask[i]] for a in arrays)) if mask[i].any() else 0.0
@@ -242,15 +212,15 @@ def test_where_mask_broadcasts(dtype):
         sub = _normalize(np.asarray(rows)[..., column_mask] + 0.01)
         return np.concatenate([sub, np.zeros(sub.shape[:-1] + (2,))], axis=-1)
 
-    p, p64 = _as(inside_columns(_P), dtype)
-    q, q64 = _as(inside_columns(_Q[:1]), dtype)  # one q for every p
+    p, p64 = rounded(inside_columns(_P), dtype)
+    q, q64 = rounded(inside_columns(_Q[:1]), dtype)  # one q for every p
     m = jnp.asarray(column_mask)  # one mask for every row
     assert_close(entropy(p, where=m), _ref_entropy(p64[:, column_mask]), dtype)
     assert_close(kl_divergence(p, q, where=m),
                  _ref_kl(p64[:, column_mask], q64[:, column_mask]), dtype)
     # a mask with more dimensions than p broadcasts p: one vector, three masks
     masks = np.array([[True] * 6, [True, True, True, False, False, False], [False] * 6])
-    single, single64 = _as(_P[0], dtype)
+    single, single64 = rounded(_P[0], dtype)
     expected = [-np.sum(special.xlogy(single64[m], single64[m])) for m in masks]
     value = entropy(single, where=jnp.asarray(masks))
     assert value.shape == (3,)
@@ -279,8 +249,8 @@ _LOGITS_Q = np.array([
 @pytest.mark.parametrize("base", [None, 2])
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_logit_variants_match_scipy_on_softmax(dtype, base, axis):
-    lp, lp64 = _as(_LOGITS_P if axis == -1 else _LOGITS_P.T, dtype)
-    lq, lq64 = _as(_LOGITS_Q if axis == -1 else _LOGITS_Q.T, dtype)
+    lp, lp64 = rounded(_LOGITS_P if axis == -1 else _LOGITS_P.T, dtype)
+    lq, lq64 = rounded(_LOGITS_Q if axis == -1 else _LOGITS_Q.T, dtype)
     p64, q64 = special.softmax(lp64, axis=axis), special.softmax(lq64, axis=axis)
     cases = [
         (entropy_from_logits(lp, axis=axis, base=base), _ref_entropy(p64, axis, base),
@@ -304,8 +274,8 @@ def test_logit_variants_match_scipy_on_softmax(dtype, base, axis):
 
 
 def test_logit_variants_with_where_mask(dtype):
-    lp, lp64 = _as(_LOGITS_P, dtype)
-    lq, lq64 = _as(_LOGITS_Q, dtype)
+    lp, lp64 = rounded(_LOGITS_P, dtype)
+    lq, lq64 = rounded(_LOGITS_Q, dtype)
     mask = np.array([[True, False, True, True, False, True],
                      [True, True, True, False, True, True],
                      [False] * 6,
@@ -357,8 +327,8 @@ def _log_softmax_references(lp64, lq64):
 
 
 def test_logit_variants_stay_accurate_where_probabilities_underflow(dtype):
-    lp, lp64 = _as(_FAR_P, dtype)
-    lq, lq64 = _as(_FAR_Q, dtype)
+    lp, lp64 = rounded(_FAR_P, dtype)
+    lq, lq64 = rounded(_FAR_Q, dtype)
     ref = _log_softmax_references(lp64, lq64)
     assert ref["kl"][0] > 100  # the probability version in float32 would say inf
     assert_close(entropy_from_logits(lp), ref["entropy"], dtype)
@@ -387,7 +357,7 @@ def test_mutual_information_of_joint_tables(dtype, base):
     counts[1, :, 2] = 0.0  # an unused y value
     counts[2] = np.outer([1.0, 2.0, 3.0, 0.0, 1.0], [2.0, 0.0, 1.0, 4.0])  # independent: I = 0
     counts[3] = 0.0  # an empty table: 0
-    table, table64 = _as(counts, dtype)
+    table, table64 = rounded(counts, dtype)
     value = mutual_information(table, base=base)
     assert value.shape == (4,) and value.dtype == dtype
     expected = [_in_base(_ref_mutual_information_of_table(t), base) for t in table64]
@@ -479,7 +449,7 @@ def test_information_gain_matches_independent_computation():
     weights[:5] = 0.0
     boolean = feature > 1.0
     branches = np.digitize(feature, [0.5, 1.8])  # three branches
-    w, w64 = _as(weights, jnp.result_type(float))
+    w, w64 = rounded(weights, jnp.result_type(float))
     y = jnp.asarray(labels)
     cases = [
         (information_gain(y, jnp.asarray(boolean), num_classes=5),
@@ -517,7 +487,7 @@ def test_contingency_table_weights_and_out_of_range_labels():
     x = np.array([0, 1, 2, 5, 1, 0, 2, 2])
     y = np.array([1, 0, 1, 1, 2, 0, 0, 3])
     w = np.array([0.5, 2.0, 1.0, 4.0, 1.5, 0.25, 3.0, 1.0])
-    weights, w64 = _as(w, jnp.result_type(float))
+    weights, w64 = rounded(w, jnp.result_type(float))
     table = contingency_table(jnp.asarray(x), jnp.asarray(y), num_x=3, num_y=3,
                               sample_weight=weights)
     expected = np.zeros((3, 3))
@@ -604,8 +574,8 @@ def test_information_gain_is_mutual_information_of_labels_and_split(labels, spli
 def test_gradients_at_zero_probabilities_follow_the_convention(dtype):
     """Where p == 0 the p-partial of that term is 0 (the documented convention), and no
     gradient is NaN or infinite."""
-    p, p64 = _as([0.5, 0.0, 0.3, 0.2, 0.0, 0.0], dtype)
-    q, q64 = _as([0.25, 0.25, 0.2, 0.2, 0.0, 0.1], dtype)
+    p, p64 = rounded([0.5, 0.0, 0.3, 0.2, 0.0, 0.0], dtype)
+    q, q64 = rounded([0.25, 0.25, 0.2, 0.2, 0.0, 0.1], dtype)
     zero = p64 == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         grad_h = jax.grad(entropy)(p)
@@ -674,8 +644,8 @@ def _mp_finite_difference_gradient(function, x):
 
 def test_gradients_through_softmax_with_an_underflowing_class(dtype):
     """Logits [0, 0.5, -200, 1, ...]: exp(-200) underflows in float32; gradients are right."""
-    point, a64 = _as([0.0, 0.5, -200.0, 1.0, -0.3, -210.0], dtype)
-    b, b64 = _as([0.3, -0.2, 0.0, -0.5, 0.1, 0.0], dtype)
+    point, a64 = rounded([0.0, 0.5, -200.0, 1.0, -0.3, -210.0], dtype)
+    b, b64 = rounded([0.3, -0.2, 0.0, -0.5, 0.1, 0.0], dtype)
     sm = _mp_softmax
 
     def fixed(values):
@@ -710,8 +680,8 @@ def test_gradients_through_softmax_with_an_underflowing_class(dtype):
 
 def test_cross_entropy_with_minus_inf_logit_on_a_zero_probability_class(dtype):
     """A class with no probability under p may have logit -inf under q: all finite."""
-    lp, lp64 = _as([0.0, 1.0, -np.inf, 0.5, -0.5, 0.2], dtype)
-    lq, lq64 = _as([0.5, 0.0, -np.inf, -1.0, 0.3, 0.0], dtype)
+    lp, lp64 = rounded([0.0, 1.0, -np.inf, 0.5, -0.5, 0.2], dtype)
+    lq, lq64 = rounded([0.5, 0.0, -np.inf, -1.0, 0.3, 0.0], dtype)
     p64, q64 = special.softmax(lp64), special.softmax(lq64)
     log_q = special.log_softmax(lq64)
     h_pq = -np.sum(p64[p64 > 0] * log_q[p64 > 0])
@@ -748,10 +718,10 @@ _LOGIT_FUNCTIONS_OF_TWO = [cross_entropy_from_logits, kl_divergence_from_logits,
 
 
 def test_entirely_masked_rows_give_zero_and_zero_gradient(dtype):
-    p, _ = _as(_P, dtype)
-    q, _ = _as(_Q, dtype)
-    lp, _ = _as(_LOGITS_P, dtype)
-    lq, _ = _as(_LOGITS_Q, dtype)
+    p, _ = rounded(_P, dtype)
+    q, _ = rounded(_Q, dtype)
+    lp, _ = rounded(_LOGITS_P, dtype)
+    lq, _ = rounded(_LOGITS_Q, dtype)
     none = jnp.zeros((5, 6), bool)
     all_minus_inf = jnp.full((5, 6), -jnp.inf, dtype)
     calls = [
@@ -776,8 +746,8 @@ def test_entirely_masked_rows_give_zero_and_zero_gradient(dtype):
 def test_masked_padding_never_reaches_the_gradient(dtype):
     """NaN or negative padding in excluded entries: finite value, zero gradient there."""
     mask = np.array([True, True, True, False, False, False])
-    p, _ = _as([0.2, 0.3, 0.5, np.nan, -1.0, 0.0], dtype)
-    q, _ = _as([0.4, 0.4, 0.2, -1.0, np.nan, 0.0], dtype)
+    p, _ = rounded([0.2, 0.3, 0.5, np.nan, -1.0, 0.0], dtype)
+    q, _ = rounded([0.4, 0.4, 0.2, -1.0, np.nan, 0.0], dtype)
     m = jnp.asarray(mask)
     for function in (lambda x, y: entropy(x, where=m) + 0.0 * jnp.sum(jnp.where(m, y, 0.0)),
                      *(lambda x, y, f=f: f(x, y, where=m) for f in _FUNCTIONS_OF_TWO),
@@ -795,16 +765,16 @@ def test_nearly_equal_distributions_give_nonnegative_divergences():
     p64[:50, :3] = 0.0  # with zeros too
     p64 = _normalize(p64)
     q64 = _normalize(p64 * (1.0 + 1e-4 * rng.choice([-1.0, 1.0], size=p64.shape)))
-    p, p32 = _as(p64, jnp.float32)
-    q, q32 = _as(q64, jnp.float32)
+    p, p32 = rounded(p64, jnp.float32)
+    q, q32 = rounded(q64, jnp.float32)
     for function, reference in [(kl_divergence, _ref_kl(p32, q32)),
                                 (js_divergence, _ref_js(p32, q32))]:
         value = np.asarray(function(p, q))
         assert np.all(value >= 0.0)
         assert_close(value, reference, jnp.float32)
         assert np.all(np.asarray(function(p, p)) == 0.0)
-    logits_p, lp64 = _as(rng.normal(size=(200, 6)) * 3, jnp.float32)
-    logits_q, lq64 = _as(lp64 + 1e-4 * rng.normal(size=lp64.shape), jnp.float32)
+    logits_p, lp64 = rounded(rng.normal(size=(200, 6)) * 3, jnp.float32)
+    logits_q, lq64 = rounded(lp64 + 1e-4 * rng.normal(size=lp64.shape), jnp.float32)
     refs = _log_softmax_references(lp64, lq64)
     for function, name in [(kl_divergence_from_logits, "kl"),
                            (js_divergence_from_logits, "js")]:
@@ -818,7 +788,7 @@ def test_nearly_equal_distributions_give_nonnegative_divergences():
     px, py = _normalize(rng.uniform(0.1, 1, size=(50, 4))), _normalize(rng.uniform(0.1, 1,
                                                                                   size=(50, 5)))
     joint = px[:, :, None] * py[:, None, :] * (1 + 1e-4 * rng.normal(size=(50, 4, 5)))
-    table, table64 = _as(joint / joint.sum(axis=(1, 2), keepdims=True), jnp.float32)
+    table, table64 = rounded(joint / joint.sum(axis=(1, 2), keepdims=True), jnp.float32)
     value = np.asarray(mutual_information(table))
     assert np.all(value >= 0.0)
     expected = [np.sum(special.rel_entr(t, np.outer(t.sum(1), t.sum(0)))) for t in table64]
@@ -868,19 +838,19 @@ _COMPOSABLE = {
 @pytest.mark.parametrize("name", list(_COMPOSABLE))
 def test_composable(name):
     function, batch = _COMPOSABLE[name]
-    _check_composable_packed(function, batch, argnums=range(len(batch[0])))
+    check_composable_packed(function, batch, argnums=range(len(batch[0])))
 
 
 def test_composable_label_functions():
     rng = np.random.default_rng(11)
     batch = [(jnp.asarray(rng.integers(0, 5, _N)), jnp.asarray(rng.integers(0, 4, _N)),
               jnp.asarray(rng.uniform(0.5, 2.0, _N))) for _ in range(3)]
-    result = _check_composable_packed(
+    result = check_composable_packed(
         lambda x, y, w: contingency_table(x, y, num_x=5, num_y=4, sample_weight=w),
         batch, argnums=(2,),
     )
     assert result.shape == (5, 4)
-    _check_composable_packed(lambda x, y, w: information_gain(x, y, 5, 4, sample_weight=w),
+    check_composable_packed(lambda x, y, w: information_gain(x, y, 5, 4, sample_weight=w),
                              batch, argnums=(2,))
     check_composable(lambda x, y: mutual_info_score(x, y, num_x=5, num_y=4),
                      batch[0][:2], [b[:2] for b in batch])

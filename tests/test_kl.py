@@ -33,44 +33,14 @@ from mlmath.distributions import (
     Uniform,
 )
 from mlmath.info import kl, kl_monte_carlo, register_kl
-from tests.composability import check_composable, check_gradient
-from tests.conftest import assert_close, rtol_for
+from tests.composability import check_composable_packed, check_gradient
+from tests.conftest import assert_close, rounded, rtol_for
 
 DEFAULT_DTYPE = jnp.result_type(float)
 
 
 def _f64(x):
     return np.asarray(x, dtype=np.float64)
-
-
-def _check_composable_packed(function, batch, argnums=()):
-    """check_composable with the differentiated arguments packed into one tuple.
-
-    The gradient is then taken once, and checked against finite differences along random
-    directions in all of them at once, rather than once per argument: the same check at a
-    fraction of the cost of the eager evaluations.
-    """
-    argnums = tuple(argnums)
-    count = len(batch[0])
-
-    def split(args):
-        return (tuple(args[i] for i in argnums),
-                tuple(a for i, a in enumerate(args) if i not in argnums))
-
-    def packed(differentiated, others):
-        differentiated, others = iter(differentiated), iter(others)
-        return function(*(next(differentiated) if i in argnums else next(others)
-                          for i in range(count)))
-
-    packed_batch = [split(args) for args in batch]
-    return check_composable(packed, packed_batch[0], packed_batch,
-                            grad_argnums=(0,) if argnums else ())
-
-
-def _as(x, dtype):
-    """``x`` as a jax array of ``dtype`` and, second, exactly those values in float64."""
-    array = jnp.asarray(np.asarray(x, np.float64), dtype)
-    return array, _f64(array)
 
 
 # ----------------------------------------------------------------------------------------
@@ -393,8 +363,8 @@ def test_uniform_kl_is_infinite_when_supports_do_not_nest(dtype):
     [(1.0, 1.0), (0.3, 0.0), (0.3, 1.0), (0.0, 1.0)],
 ])
 def test_bernoulli_kl_with_degenerate_probabilities(pairs, dtype):
-    prob_p, p64 = _as([a for a, _ in pairs], dtype)
-    prob_q, q64 = _as([b for _, b in pairs], dtype)
+    prob_p, p64 = rounded([a for a, _ in pairs], dtype)
+    prob_q, q64 = rounded([b for _, b in pairs], dtype)
     value = kl(Bernoulli(probs=prob_p), Bernoulli(probs=prob_q))
     assert_close(value, _ref_bernoulli_probs(p64, q64), dtype)
 
@@ -404,8 +374,8 @@ def test_categorical_kl_with_zero_probabilities(dtype):
                         [0.1, 0.2, 0.3, 0.2, 0.2], [0.0, 0.0, 0.0, 1.0, 0.0]])
     probs_q = np.array([[0.2, 0.2, 0.2, 0.2, 0.2], [0.5, 0.0, 0.5, 0.0, 0.0],
                         [0.1, 0.2, 0.3, 0.2, 0.2], [0.1, 0.0, 0.0, 0.9, 0.0]])
-    p, p64 = _as(probs_p, dtype)
-    q, q64 = _as(probs_q, dtype)
+    p, p64 = rounded(probs_p, dtype)
+    q, q64 = rounded(probs_q, dtype)
     value = kl(Categorical(probs=p), Categorical(probs=q))
     expected = [_ref_categorical_probs(a, b) for a, b in zip(p64, q64, strict=True)]
     assert np.isposinf(expected[1])
@@ -415,8 +385,8 @@ def test_categorical_kl_with_zero_probabilities(dtype):
 def test_poisson_kl_with_zero_rate(dtype):
     # Poisson(0) is a point mass at 0: KL(delta_0 || Poisson(r)) = r; KL(Poisson(2) ||
     # delta_0) is infinite; KL(delta_0 || delta_0) = 0
-    rate_p, p64 = _as([0.0, 0.0, 2.0, 0.0], dtype)
-    rate_q, q64 = _as([3.0, 0.0, 0.0, 1e-3], dtype)
+    rate_p, p64 = rounded([0.0, 0.0, 2.0, 0.0], dtype)
+    rate_q, q64 = rounded([3.0, 0.0, 0.0, 1e-3], dtype)
     expected = [_ref_poisson(a, b) if b > 0 else (np.inf if a > 0 else 0.0)
                 for a, b in zip(p64, q64, strict=True)]
     assert_close(kl(Poisson(rate_p), Poisson(rate_q)), expected, dtype)
@@ -517,7 +487,7 @@ _FULL_CHECK = [name for name in NAMES if name not in _HEAVY]
 def test_kl_composable(name):
     function, args = _composability_setup(name)
     batch = [tuple(jnp.roll(a, shift, axis=0) for a in args) for shift in range(3)]
-    result = _check_composable_packed(function, batch, argnums=range(len(args)))
+    result = check_composable_packed(function, batch, argnums=range(len(args)))
     assert result.shape == (4, 4) and np.all(np.isfinite(np.asarray(result)))
 
 
@@ -535,7 +505,7 @@ def test_kl_monte_carlo_composable():
         return kl_monte_carlo(key, Normal(loc_p, scale_p), Laplace(loc_q, scale_q), 2_000)
 
     batch = [(jax.random.PRNGKey(seed), *params) for seed in range(3)]
-    _check_composable_packed(function, batch, argnums=(1, 2, 3, 4))
+    check_composable_packed(function, batch, argnums=(1, 2, 3, 4))
 
 
 # ----------------------------------------------------------------------------------------

@@ -39,10 +39,12 @@ from mlmath.linear import (
     Ridge,
     least_squares,
     logistic_hessian,
+    logistic_log_proba,
     logistic_nll,
     logistic_objective,
     ridge,
 )
+from tests import conftest
 from tests.composability import check_gradient
 from tests.conftest import X64, assert_close, rtol_for
 
@@ -57,14 +59,7 @@ SAME_FIT_RTOL = 1e-10 if X64 else 1e-4
 
 
 def assert_relative(actual, desired, rtol=RTOL, err_msg=""):
-    """``max |actual - desired| <= rtol * max(1, max |desired|)``: relative in the max-norm,
-    so that coefficients near zero are held to the scale of the largest one."""
-    actual = np.asarray(actual, np.float64)
-    desired = np.asarray(desired, np.float64)
-    assert actual.shape == desired.shape, f"{err_msg}: shape {actual.shape} != {desired.shape}"
-    error = np.max(np.abs(actual - desired))
-    scale = max(1.0, float(np.max(np.abs(desired))))
-    assert error <= rtol * scale, f"{err_msg}: max error {error:.3e} > {rtol:.0e} * {scale:.3g}"
+    return conftest.assert_relative(actual, desired, rtol, err_msg)
 
 
 def as_jax(*arrays):
@@ -400,6 +395,25 @@ def test_logistic_nll_value_and_gradients(classification, row_blocks):
         labels = jnp.asarray(y[rows])
         nll = jax.jit(lambda params, X, w: logistic_nll(params, X, labels, w))  # noqa: B023
         check_gradient(nll, [params, Xj[rows], wj[rows]], argnums=(0, 1, 2))
+
+
+def test_logistic_log_proba_against_scipy():
+    """Binary: log expit of -z and z; multinomial: log_softmax; logits up to 1e4 stay exact."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(20, 3)) * np.array([1.0, 10.0, 1e3])
+    for k in (1, 4):
+        arrays = as_jax(X, rng.normal(size=(k, 3)), rng.normal(size=k))
+        Xr, coef, intercept = (np.asarray(a, np.float64) for a in arrays)  # the rounded values
+        logits = Xr @ coef.T + intercept
+        if k == 1:
+            log_expit = scipy.special.log_expit
+            expected = np.hstack([log_expit(-logits), log_expit(logits)])
+        else:
+            expected = scipy.special.log_softmax(logits, axis=1)
+        actual = logistic_log_proba(*arrays)
+        assert np.all(np.isfinite(np.asarray(actual)))
+        # relative to the largest |log p| (~1e3): the rounding of the logits' dot products
+        assert_relative(actual, expected, rtol=rtol_for(DEFAULT_FLOAT), err_msg=str(k))
 
 
 def test_logistic_hessian_is_the_closed_form(classification, row_blocks):

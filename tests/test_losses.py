@@ -32,44 +32,14 @@ from mlmath.losses import (
     softmax_cross_entropy_with_probs,
     squared_error,
 )
-from tests.composability import check_composable, check_gradient
-from tests.conftest import assert_close
+from tests.composability import check_composable_packed, check_gradient
+from tests.conftest import assert_close, rounded
 
 LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _f64(x):
     return np.asarray(x, dtype=np.float64)
-
-
-def _check_composable_packed(function, batch, argnums=()):
-    """check_composable with the differentiated arguments packed into one tuple.
-
-    The gradient is then taken once, and checked against finite differences along random
-    directions in all of them at once, rather than once per argument: the same check at a
-    fraction of the cost of the eager evaluations.
-    """
-    argnums = tuple(argnums)
-    count = len(batch[0])
-
-    def split(args):
-        return (tuple(args[i] for i in argnums),
-                tuple(a for i, a in enumerate(args) if i not in argnums))
-
-    def packed(differentiated, others):
-        differentiated, others = iter(differentiated), iter(others)
-        return function(*(next(differentiated) if i in argnums else next(others)
-                          for i in range(count)))
-
-    packed_batch = [split(args) for args in batch]
-    return check_composable(packed, packed_batch[0], packed_batch,
-                            grad_argnums=(0,) if argnums else ())
-
-
-def _as(x, dtype):
-    """``x`` as a jax array of ``dtype`` and, second, exactly those values in float64."""
-    array = jnp.asarray(np.asarray(x, np.float64), dtype)
-    return array, _f64(array)
 
 
 _rng = np.random.default_rng(5)
@@ -89,7 +59,7 @@ _TARGETS /= _TARGETS.sum(axis=-1, keepdims=True)
 
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_softmax_cross_entropy_is_categorical_nll(dtype, axis):
-    logits, z64 = _as(_LOGITS if axis == -1 else _LOGITS.T, dtype)
+    logits, z64 = rounded(_LOGITS if axis == -1 else _LOGITS.T, dtype)
     labels = jnp.asarray(_LABELS)
     loss = softmax_cross_entropy(logits, labels, axis=axis)
     assert loss.shape == (5,) and loss.dtype == dtype
@@ -104,7 +74,7 @@ def test_softmax_cross_entropy_is_categorical_nll(dtype, axis):
 
 def test_softmax_cross_entropy_labels_broadcast_over_models(dtype):
     """One label array scores a stack of models' logits."""
-    stacked, z64 = _as(np.stack([_LOGITS, -_LOGITS]), dtype)
+    stacked, z64 = rounded(np.stack([_LOGITS, -_LOGITS]), dtype)
     loss = softmax_cross_entropy(stacked, jnp.asarray(_LABELS))
     assert loss.shape == (2, 5)
     expected = -np.take_along_axis(special.log_softmax(z64, axis=-1),
@@ -113,7 +83,7 @@ def test_softmax_cross_entropy_labels_broadcast_over_models(dtype):
 
 
 def test_softmax_cross_entropy_with_where_mask(dtype):
-    logits, z64 = _as(_LOGITS, dtype)
+    logits, z64 = rounded(_LOGITS, dtype)
     mask = np.ones((5, 6), bool)
     mask[0, 3:] = False
     mask[1, [0, 2]] = False
@@ -126,8 +96,8 @@ def test_softmax_cross_entropy_with_where_mask(dtype):
 
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_softmax_cross_entropy_with_probs_is_expected_categorical_nll(dtype, axis):
-    logits, z64 = _as(_LOGITS if axis == -1 else _LOGITS.T, dtype)
-    targets, t64 = _as(_TARGETS if axis == -1 else _TARGETS.T, dtype)
+    logits, z64 = rounded(_LOGITS if axis == -1 else _LOGITS.T, dtype)
+    targets, t64 = rounded(_TARGETS if axis == -1 else _TARGETS.T, dtype)
     loss = softmax_cross_entropy_with_probs(logits, targets, axis=axis)
     assert loss.shape == (5,) and loss.dtype == dtype
     expected = -np.sum(t64 * special.log_softmax(z64, axis=axis), axis=axis)
@@ -140,13 +110,13 @@ def test_softmax_cross_entropy_with_probs_is_expected_categorical_nll(dtype, axi
 
 
 def test_softmax_cross_entropy_with_probs_and_where_mask(dtype):
-    logits, z64 = _as(_LOGITS, dtype)
+    logits, z64 = rounded(_LOGITS, dtype)
     mask = np.ones((5, 6), bool)
     mask[0, 4] = False
     mask[1, :2] = False  # targets are zero there anyway
     targets = np.where(mask, _TARGETS, 0.0)
     targets /= targets.sum(axis=-1, keepdims=True)
-    targets, t64 = _as(targets, dtype)
+    targets, t64 = rounded(targets, dtype)
     loss = softmax_cross_entropy_with_probs(logits, targets, where=jnp.asarray(mask))
     expected = [-np.sum(t64[i][mask[i]] * special.log_softmax(z64[i][mask[i]])) for i in range(5)]
     assert_close(loss, expected, dtype)
@@ -156,7 +126,7 @@ _BINARY_LOGITS = np.array([-40.0, -3.0, -0.5, 0.7, 15.0, 60.0])
 
 
 def test_sigmoid_binary_cross_entropy_is_bernoulli_nll(dtype):
-    logits, z64 = _as(_BINARY_LOGITS, dtype)
+    logits, z64 = rounded(_BINARY_LOGITS, dtype)
     for labels in (np.array([0, 1, 0, 1, 1, 0]), np.array([1, 0, 1, 0, 0, 1])):
         y = jnp.asarray(labels, dtype)
         loss = sigmoid_binary_cross_entropy(logits, y)
@@ -166,7 +136,7 @@ def test_sigmoid_binary_cross_entropy_is_bernoulli_nll(dtype):
         assert_close(loss, -Bernoulli(logits=logits).log_prob(jnp.asarray(labels)), dtype)
         assert_close(loss, optax.losses.sigmoid_binary_cross_entropy(logits, y), dtype)
     # soft labels: the expected Bernoulli NLL
-    soft, s64 = _as(np.linspace(0.0, 1.0, 6), dtype)
+    soft, s64 = rounded(np.linspace(0.0, 1.0, 6), dtype)
     loss = sigmoid_binary_cross_entropy(logits, soft)
     expected = -(s64 * special.log_expit(z64) + (1 - s64) * special.log_expit(-z64))
     assert_close(loss, expected, dtype)
@@ -190,7 +160,7 @@ def test_sigmoid_binary_cross_entropy_at_infinite_logits(dtype):
 
 @pytest.mark.parametrize("labels", [np.array([1, 0, 1, 0, 1, 1]), np.array([1, -1, 1, -1, 1, 1])])
 def test_hinge(dtype, labels):
-    scores, s64 = _as([2.0, 0.25, 0.25, -3.0, -0.5, 1.0], dtype)
+    scores, s64 = rounded([2.0, 0.25, 0.25, -3.0, -0.5, 1.0], dtype)
     signs = np.where(labels > 0, 1.0, -1.0)
     loss = hinge(scores, jnp.asarray(labels))
     assert loss.dtype == dtype
@@ -207,9 +177,9 @@ _VARIANCE = np.array([1.0, 0.25, 4.0, 0.01, 2.0, 30.0])
 
 
 def test_gaussian_nll_is_normal_nll(dtype):
-    y, y64 = _as(_Y, dtype)
-    mean, m64 = _as(_MEAN, dtype)
-    variance, v64 = _as(_VARIANCE, dtype)
+    y, y64 = rounded(_Y, dtype)
+    mean, m64 = rounded(_MEAN, dtype)
+    variance, v64 = rounded(_VARIANCE, dtype)
     loss = gaussian_nll(mean, variance, y)
     assert loss.dtype == dtype
     assert_close(loss, -stats.norm.logpdf(y64, m64, np.sqrt(v64)), dtype)
@@ -217,9 +187,9 @@ def test_gaussian_nll_is_normal_nll(dtype):
 
 
 def test_laplace_nll_is_laplace_nll(dtype):
-    y, y64 = _as(_Y, dtype)
-    loc, m64 = _as(_MEAN, dtype)
-    scale, b64 = _as(np.sqrt(_VARIANCE), dtype)
+    y, y64 = rounded(_Y, dtype)
+    loc, m64 = rounded(_MEAN, dtype)
+    scale, b64 = rounded(np.sqrt(_VARIANCE), dtype)
     loss = laplace_nll(loc, scale, y)
     assert loss.dtype == dtype
     assert_close(loss, -stats.laplace.logpdf(y64, m64, b64), dtype)
@@ -227,8 +197,8 @@ def test_laplace_nll_is_laplace_nll(dtype):
 
 
 def test_poisson_nll_is_poisson_nll(dtype):
-    log_rate, r64 = _as([0.0, 1.2, -2.0, 10.0, 13.8, 3.0], dtype)
-    counts, k64 = _as([0.0, 3.0, 1.0, 22000.0, 1e6, 40.0], dtype)
+    log_rate, r64 = rounded([0.0, 1.2, -2.0, 10.0, 13.8, 3.0], dtype)
+    counts, k64 = rounded([0.0, 3.0, 1.0, 22000.0, 1e6, 40.0], dtype)
     loss = poisson_nll(log_rate, counts)
     assert loss.dtype == dtype
     assert_close(loss, -stats.poisson.logpmf(k64, np.exp(r64)), dtype)
@@ -237,8 +207,8 @@ def test_poisson_nll_is_poisson_nll(dtype):
 
 def test_poisson_nll_where_the_rate_underflows(dtype):
     """exp(-200) underflows in float32: the loss still uses the exact log-rate."""
-    log_rate, r64 = _as([-200.0, -200.0, -120.0, -800.0, -95.0, -150.0], dtype)
-    counts, k64 = _as([0.0, 3.0, 2.0, 1.0, 40.0, 7.0], dtype)
+    log_rate, r64 = rounded([-200.0, -200.0, -120.0, -800.0, -95.0, -150.0], dtype)
+    counts, k64 = rounded([0.0, 3.0, 2.0, 1.0, 40.0, 7.0], dtype)
     loss = poisson_nll(log_rate, counts)
     expected = -(k64 * r64 - np.exp(r64) - special.gammaln(k64 + 1.0))
     assert np.all(np.isfinite(np.asarray(loss)))
@@ -248,8 +218,8 @@ def test_poisson_nll_where_the_rate_underflows(dtype):
 
 
 def test_squared_error_is_scaled_normal_nll(dtype):
-    predictions, p64 = _as(_MEAN, dtype)
-    targets, y64 = _as(_Y, dtype)
+    predictions, p64 = rounded(_MEAN, dtype)
+    targets, y64 = rounded(_Y, dtype)
     loss = squared_error(predictions, targets)
     assert loss.dtype == dtype
     assert_close(loss, (y64 - p64) ** 2, dtype)
@@ -260,8 +230,8 @@ def test_squared_error_is_scaled_normal_nll(dtype):
 
 @pytest.mark.parametrize("delta", [0.5, 1.0, 2.0])
 def test_huber_is_normal_core_and_laplace_tails(dtype, delta):
-    predictions, p64 = _as([0.0, 0.0, 0.5, 0.0, -1.0, 0.0], dtype)
-    targets, y64 = _as([-5.0, -2.1, -0.5, 0.4, 0.5, 3.0], dtype)
+    predictions, p64 = rounded([0.0, 0.0, 0.5, 0.0, -1.0, 0.0], dtype)
+    targets, y64 = rounded([-5.0, -2.1, -0.5, 0.4, 0.5, 3.0], dtype)
     loss = huber(predictions, targets, delta=delta)
     assert loss.dtype == dtype
     residual = y64 - p64
@@ -325,7 +295,7 @@ def test_penalties_reject_integer_leaves():
 def test_huge_float32_logits_give_finite_correct_losses_and_gradients():
     """Logits of +-1e4 in float32: the loss and the gradient match float64 references."""
     dtype = jnp.float32
-    logits, z64 = _as([[1e4, -1e4, 0.0, 3.0, -2.0, 1e4 - 1.0],
+    logits, z64 = rounded([[1e4, -1e4, 0.0, 3.0, -2.0, 1e4 - 1.0],
                        [-1e4, -1e4, 1e4, -1e4, 5.0, 0.0],
                        [1e4, 1e4, 1e4, -1e4, -1e4, 1e4],
                        [-1e4, -1e4, -1e4, -1e4, -1e4, -1e4 + 2.0],
@@ -339,7 +309,7 @@ def test_huge_float32_logits_give_finite_correct_losses_and_gradients():
     assert_close(softmax_cross_entropy(logits, jnp.asarray(labels)), expected, dtype)
     assert_close(gradient, special.softmax(z64, axis=-1) - onehot, dtype)
 
-    targets, t64 = _as([[0.2, 0.3, 0.0, 0.0, 0.5, 0.0],
+    targets, t64 = rounded([[0.2, 0.3, 0.0, 0.0, 0.5, 0.0],
                         [0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
                         [0.1, 0.1, 0.1, 0.2, 0.3, 0.2],
                         [0.0, 0.0, 0.0, 0.0, 0.5, 0.5],
@@ -351,8 +321,8 @@ def test_huge_float32_logits_give_finite_correct_losses_and_gradients():
     assert_close(softmax_cross_entropy_with_probs(logits, targets), expected, dtype)
     assert_close(gradient, special.softmax(z64, axis=-1) - t64, dtype)
 
-    binary, b64 = _as([1e4, -1e4, 1e4, -1e4, 3.0, -1e4], dtype)
-    y, y64 = _as([1.0, 0.0, 0.0, 1.0, 0.3, 0.5], dtype)
+    binary, b64 = rounded([1e4, -1e4, 1e4, -1e4, 3.0, -1e4], dtype)
+    y, y64 = rounded([1.0, 0.0, 0.0, 1.0, 0.3, 0.5], dtype)
     value = sigmoid_binary_cross_entropy(binary, y)
     gradient = jax.grad(lambda z: jnp.sum(sigmoid_binary_cross_entropy(z, y)))(binary)
     expected = -(y64 * special.log_expit(b64) + (1 - y64) * special.log_expit(-b64))
@@ -362,7 +332,7 @@ def test_huge_float32_logits_give_finite_correct_losses_and_gradients():
 
 
 def test_minus_inf_logit_on_a_class_without_target_mass(dtype):
-    logits, z64 = _as([0.5, -np.inf, 1.0, -0.3, -np.inf, 2.0], dtype)
+    logits, z64 = rounded([0.5, -np.inf, 1.0, -0.3, -np.inf, 2.0], dtype)
     finite = np.isfinite(z64)
     probs = np.zeros(6)
     probs[finite] = special.softmax(z64[finite])
@@ -373,7 +343,7 @@ def test_minus_inf_logit_on_a_class_without_target_mass(dtype):
     # a label whose logit is -inf is impossible: infinite loss
     assert np.isposinf(float(softmax_cross_entropy(logits, jnp.asarray(1))))
     # soft targets with zero mass on the -inf classes: finite value and gradient
-    targets, t64 = _as([0.2, 0.0, 0.3, 0.1, 0.0, 0.4], dtype)
+    targets, t64 = rounded([0.2, 0.0, 0.3, 0.1, 0.0, 0.4], dtype)
     value, (grad_z, grad_t) = jax.value_and_grad(softmax_cross_entropy_with_probs,
                                                  argnums=(0, 1))(logits, targets)
     assert_close(value, -np.sum(t64[finite] * special.log_softmax(z64[finite])), dtype)
@@ -385,8 +355,8 @@ def test_minus_inf_logit_on_a_class_without_target_mass(dtype):
 
 
 def test_fully_masked_rows_cost_zero_with_zero_gradient(dtype):
-    logits, z64 = _as(_LOGITS, dtype)
-    targets, t64 = _as(_TARGETS, dtype)
+    logits, z64 = rounded(_LOGITS, dtype)
+    targets, t64 = rounded(_TARGETS, dtype)
     labels = jnp.asarray(_LABELS)
     mask = np.ones((5, 6), bool)
     mask[1] = False  # the second row is entirely masked
@@ -461,7 +431,7 @@ _COMPOSABLE = {
 @pytest.mark.parametrize("name", list(_COMPOSABLE))
 def test_composable(name):
     function, batch, argnums = _COMPOSABLE[name]
-    _check_composable_packed(function, batch, argnums=argnums)
+    check_composable_packed(function, batch, argnums=argnums)
 
 
 def test_gradients_at_extreme_logits_match_finite_differences():

@@ -50,6 +50,28 @@ def logistic_logits(X, coef, intercept):
     return logits[:, 0] if coef.shape[0] == 1 else logits
 
 
+def logistic_log_proba(X, coef, intercept):
+    r"""Log-probabilities of every class, ``(n, K)``, from ``X (n, d)``.
+
+    Two classes (``coef`` of shape ``(1, d)``): :math:`\log\sigma(-z)` and
+    :math:`\log\sigma(z)` of the log-odds :math:`z = x^\top w + b`; more (``coef (K, d)``):
+    :math:`\log\operatorname{softmax}(W x + b)`. Both in log space, finite for any finite
+    logits.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.linear import logistic_log_proba
+        >>> log_p = logistic_log_proba(jnp.array([[0.0], [1e4]]), jnp.array([[1.0]]),
+        ...                            jnp.array([0.0]))
+        >>> [[round(float(v), 4) for v in row] for row in log_p]  # [log 1/2, log 1/2]; [-1e4, 0]
+        [[-0.6931, -0.6931], [-10000.0, 0.0]]
+    """
+    logits = logistic_logits(X, coef, intercept)
+    if logits.ndim == 1:
+        return jnp.stack([jax.nn.log_sigmoid(-logits), jax.nn.log_sigmoid(logits)], axis=1)
+    return jax.nn.log_softmax(logits, axis=1)
+
+
 def logistic_nll(params, X, y, sample_weight):
     r"""Weighted negative log-likelihood :math:`\sum_i s_i\,[-\log p(y_i \mid x_i)]`.
 
@@ -442,10 +464,9 @@ class LogisticRegression(Estimator):
 
     def predict_log_proba(self, X):
         """Log-probabilities of each class, ``(n, K)``."""
-        logits = self.decision_function(X)
-        if logits.ndim == 1:
-            return jnp.stack([jax.nn.log_sigmoid(-logits), jax.nn.log_sigmoid(logits)], axis=1)
-        return jax.nn.log_softmax(logits, axis=1)
+        self._check_fitted()
+        X = check_n_features(X, self.coef_.shape[-1], type(self).__name__)
+        return logistic_log_proba(X, self.coef_, self.intercept_)
 
     def predict_proba(self, X):
         """Probabilities of each class, ``(n, K)``."""

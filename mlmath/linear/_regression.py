@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from mlmath import optim
+from mlmath import metrics, optim
 from mlmath._estimator import (
     Estimator,
     check_features,
@@ -226,14 +226,6 @@ def linear_predict(X, coef, intercept):
     return X @ coef.T + intercept
 
 
-def _r2(y, prediction):
-    residual = jnp.sum((y - prediction) ** 2, axis=0)
-    total = jnp.sum((y - jnp.mean(y, axis=0)) ** 2, axis=0)
-    score = jnp.where(total > 0, 1.0 - residual / jnp.where(total > 0, total, 1.0),
-                      jnp.where(residual == 0, 1.0, 0.0))
-    return jnp.mean(score)
-
-
 # ----------------------------------------------------------------------------------------
 # Estimators
 
@@ -251,7 +243,7 @@ class _LinearRegressor(Estimator):
         """Coefficient of determination :math:`R^2` on ``(X, y)`` (as scikit-learn)."""
         prediction = self.predict(X)
         y = check_targets(y, prediction.shape[0], type(self).__name__, allow_2d=True)
-        return _r2(y, prediction)
+        return metrics.r2_score(y, prediction)
 
     def _inputs(self, X, y, sample_weight):
         owner = type(self).__name__
