@@ -1,8 +1,9 @@
 """The benchmark cases: matrix-multiply and gradient hot paths, against their references.
 
 Each function returns ``Case`` objects for a size ("tiny" is for the test suite, "small" is
-the default, "medium" and "large" are for accelerators). Inputs are float32, the dtype
-models are trained in.
+the default, "medium" and "large" are for accelerators). The kernels take float32 inputs, the
+dtype models are trained in; the estimation cases (``benchmarks/estimation.py``) run in
+float64, as scikit-learn does.
 """
 
 from __future__ import annotations

@@ -61,10 +61,12 @@ def logistic_log_proba(X, coef, intercept):
     Example:
         >>> import jax.numpy as jnp
         >>> from mlmath.linear import logistic_log_proba
-        >>> log_p = logistic_log_proba(jnp.array([[0.0], [1e4]]), jnp.array([[1.0]]),
+        >>> log_p = logistic_log_proba(jnp.array([[0.0], [2.0], [1e4]]), jnp.array([[1.0]]),
         ...                            jnp.array([0.0]))
-        >>> [[round(float(v), 4) for v in row] for row in log_p]  # [log 1/2, log 1/2]; [-1e4, 0]
-        [[-0.6931, -0.6931], [-10000.0, 0.0]]
+        >>> [[round(float(v), 4) for v in row] for row in log_p[:2]]  # log sigma(-z), log sigma(z)
+        [[-0.6931, -0.6931], [-2.1269, -0.1269]]
+        >>> float(log_p[2, 0])  # a log-odds of 1e4: log sigma(-1e4), exact
+        -10000.0
     """
     logits = logistic_logits(X, coef, intercept)
     if logits.ndim == 1:
