@@ -24,21 +24,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mlmath._validation import concrete_value, is_traced
+
 
 class NotFittedError(ValueError, AttributeError):
     """An estimator was used before ``fit``."""
-
-
-def is_traced(x) -> bool:
-    """Whether ``x`` is a JAX tracer (inside ``jit``/``vmap``/``grad``): values unknown."""
-    return isinstance(x, jax.core.Tracer)
-
-
-def concrete_value(x):
-    """``x`` as a NumPy value, or ``None`` if it is traced."""
-    if is_traced(x):
-        return None
-    return np.asarray(x)
 
 
 class Estimator(eqx.Module):
@@ -91,60 +81,126 @@ def _all_finite(X):
     return jnp.all(jnp.isfinite(X))
 
 
+def feature_dtype(dtype) -> np.dtype:
+    """The floating dtype features of ``dtype`` are computed in.
+
+    Floating inputs of at least single precision keep their dtype (float64 needs
+    ``jax_enable_x64``, else it becomes float32, as everywhere in JAX); half precision
+    (float16, bfloat16), integers and booleans become the default float (float32, or
+    float64 under ``jax_enable_x64``): no estimator computes in half precision.
+    """
+    dtype = np.dtype(dtype)
+    default = np.dtype(jnp.result_type(float))
+    if dtype.kind == "f" and dtype.itemsize >= 4:
+        return np.dtype(jnp.dtype(jax.dtypes.canonicalize_dtype(dtype)))
+    return default
+
+
+def _host_array(x, owner: str, name: str) -> np.ndarray | None:
+    """``x`` as a NumPy array when it is host data (NumPy, lists, pandas), else ``None``.
+
+    Host data are checked with NumPy, where no check compiles a program; JAX arrays stay
+    on their device and are checked there.
+    """
+    if isinstance(x, jax.Array) or is_traced(x):
+        return None
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{owner}: {name} must be an array of numbers ({error})") from None
+    return array
+
+
+def _check_kind(dtype, owner: str, name: str):
+    if dtype.kind in "OUSVM m":
+        raise TypeError(f"{owner}: {name} must be numeric, got dtype {dtype}")
+    if dtype.kind == "c":
+        raise TypeError(f"{owner}: {name} must be real, got dtype {dtype}")
+
+
+def _raise_not_finite(values: np.ndarray, owner: str, name: str):
+    bad = np.argwhere(~np.isfinite(values))[0]
+    where = f"row {bad[0]}, column {bad[1]}" if len(bad) == 2 else f"index {tuple(bad)}"
+    raise ValueError(
+        f"{owner}: {name} contains NaN or inf (first at {where}); "
+        "remove or impute them before fitting"
+    )
+
+
 def check_features(X, owner: str, name: str = "X"):
-    """``X`` as a 2-D floating array with finite values (checked when concrete)."""
-    if not is_traced(X):
-        X_np = np.asarray(X)
-        if X_np.dtype.kind in "OUSV":
-            raise TypeError(f"{owner}: {name} must be numeric, got dtype {X_np.dtype}")
-        if X_np.dtype.kind == "c":
-            raise TypeError(f"{owner}: {name} must be real, got dtype {X_np.dtype}")
-    X = jnp.asarray(X)
-    if X.ndim != 2:
+    """``X`` as a 2-D floating JAX array with finite values (checked when concrete).
+
+    NumPy (and other host) input is checked and converted with NumPy: no compiled program
+    per shape. A JAX array is checked on its device in one fused pass. Traced input gets its
+    shape checked only.
+    """
+    host = _host_array(X, owner, name)
+    if host is not None:
+        _check_kind(host.dtype, owner, name)
+        X_np = host
+    else:
+        _check_kind(np.dtype(X.dtype), owner, name)
+    shape = X_np.shape if host is not None else X.shape
+    if len(shape) != 2:
         raise ValueError(
-            f"{owner}: {name} must be 2-D (n_samples, n_features), got shape {X.shape}"
+            f"{owner}: {name} must be 2-D (n_samples, n_features), got shape {tuple(shape)}"
         )
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{owner}: {name} must be non-empty, got shape {X.shape}")
-    if not jnp.issubdtype(X.dtype, jnp.floating):
-        X = X.astype(jnp.result_type(float))
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"{owner}: {name} must be non-empty, got shape {tuple(shape)}")
+    if host is not None:
+        X_np = X_np.astype(feature_dtype(X_np.dtype), copy=False)
+        if not np.isfinite(X_np).all():
+            _raise_not_finite(X_np, owner, name)
+        return jnp.asarray(X_np)
+    X = X.astype(feature_dtype(X.dtype)) if X.dtype != feature_dtype(X.dtype) else X
     if not is_traced(X) and not bool(_all_finite(X)):
         # one fused pass on the device; only a failing X is copied back to find the culprit
-        bad = np.argwhere(~np.isfinite(np.asarray(X)))[0]
-        raise ValueError(
-            f"{owner}: {name} contains NaN or inf (first at row {bad[0]}, column {bad[1]}); "
-            "remove or impute them before fitting"
-        )
+        _raise_not_finite(np.asarray(X), owner, name)
     return X
 
 
-def check_targets(y, n_samples: int, owner: str, allow_2d: bool = False):
-    """Regression targets: ``(n,)`` (or ``(n, k)``), finite when concrete."""
-    y = jnp.asarray(y)
-    if y.ndim not in ((1, 2) if allow_2d else (1,)) or y.shape[0] != n_samples:
+def check_targets(y, n_samples: int, owner: str, allow_2d: bool = False, dtype=None):
+    """Regression targets: ``(n,)`` (or ``(n, k)``) of floating ``dtype``, finite when concrete."""
+    host = _host_array(y, owner, "y")
+    shape = host.shape if host is not None else y.shape
+    if len(shape) not in ((1, 2) if allow_2d else (1,)) or shape[0] != n_samples:
         expected = f"({n_samples},)" + (f" or ({n_samples}, k)" if allow_2d else "")
-        raise ValueError(f"{owner}: y must have shape {expected} to match X, got {y.shape}")
-    if not jnp.issubdtype(y.dtype, jnp.floating):
-        y = y.astype(jnp.result_type(float))
-    concrete = concrete_value(y)
-    if concrete is not None and not np.all(np.isfinite(concrete)):
+        raise ValueError(f"{owner}: y must have shape {expected} to match X, got {tuple(shape)}")
+    if host is not None:
+        _check_kind(host.dtype, owner, "y")
+        y_np = host.astype(dtype or feature_dtype(host.dtype), copy=False)
+        if not np.isfinite(y_np).all():
+            raise ValueError(f"{owner}: y contains NaN or inf")
+        return jnp.asarray(y_np)
+    target = dtype or feature_dtype(y.dtype)
+    y = y.astype(target) if y.dtype != target else y
+    if not is_traced(y) and not bool(_all_finite(y)):
         raise ValueError(f"{owner}: y contains NaN or inf")
     return y
 
 
 def check_sample_weight(sample_weight, n_samples: int, dtype, owner: str):
+    """Sample weights ``(n,)``: finite, non-negative and not all zero (checked when concrete);
+    ones when omitted."""
     if sample_weight is None:
         return jnp.ones(n_samples, dtype)
-    weights = jnp.asarray(sample_weight, dtype)
-    if weights.shape != (n_samples,):
+    host = _host_array(sample_weight, owner, "sample_weight")
+    shape = host.shape if host is not None else sample_weight.shape
+    if tuple(shape) != (n_samples,):
         raise ValueError(
-            f"{owner}: sample_weight must have shape ({n_samples},), got {weights.shape}"
+            f"{owner}: sample_weight must have shape ({n_samples},), got {tuple(shape)}"
         )
-    concrete = concrete_value(weights)
+    if host is not None:
+        _check_kind(host.dtype, owner, "sample_weight")
+        concrete = host.astype(dtype)
+    else:
+        concrete = None if is_traced(sample_weight) else np.asarray(sample_weight, dtype)
     if concrete is not None and (np.any(concrete < 0) or not np.all(np.isfinite(concrete))
                                  or not np.any(concrete > 0)):
         raise ValueError(f"{owner}: sample_weight must be finite, >= 0 and not all zero")
-    return weights
+    if concrete is not None:
+        return jnp.asarray(concrete)
+    return jnp.asarray(sample_weight, dtype)
 
 
 def encode_labels(y, n_samples: int, owner: str, classes=None):
@@ -183,7 +239,7 @@ def encode_labels(y, n_samples: int, owner: str, classes=None):
         raise ValueError(
             f"{owner}: y has a single class ({labels.tolist()}); a classifier needs at least two"
         )
-    return jnp.asarray(codes, jnp.int32), tuple(labels.tolist())
+    return jnp.asarray(np.asarray(codes, np.int32)), tuple(labels.tolist())
 
 
 def check_n_features(X, expected: int, owner: str):

@@ -28,7 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy import special as jsp_special
 
-_HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
+HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
+"""``log(2 pi) / 2``, the normalizing constant of a standard normal in log space."""
 
 def series_threshold(dtype) -> float:
     """Where the asymptotic series take over from the upward recurrences, per dtype.
@@ -223,7 +224,7 @@ def log_poisson_kernel(count, rate, log_rate=None):
     saddle_point = (
         -bd0(safe_count, rate, log_rate)
         - 0.5 * jnp.log(safe_count)
-        - _HALF_LOG_TWO_PI
+        - HALF_LOG_TWO_PI
         - stirling_correction(safe_count)
     )
     return jnp.where(positive, saddle_point, -rate)

@@ -10,8 +10,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+
+
+def is_traced(x) -> bool:
+    """Whether ``x`` is a JAX tracer (inside ``jit``/``vmap``/``grad``): its values are unknown.
+
+    The one test of traced-ness in mlmath: value checks run only when this is false.
+    """
+    return isinstance(x, jax.core.Tracer)
+
+
+def concrete_value(x):
+    """``x`` as a NumPy array, or ``None`` if it is traced (its value cannot be read)."""
+    if is_traced(x):
+        return None
+    return np.asarray(x)
 
 
 def float_dtype_of(*arrays):
@@ -104,3 +120,45 @@ def in_base(nats, base):
     """Convert a quantity measured in nats to the unit given by ``base``."""
     scale = log_base(base)
     return nats if scale is None else nats / scale
+
+
+def integer_labels(labels, name: str, owner: str | None = None,
+                   kind: str = "integer labels", allow_empty: bool = True):
+    """``labels`` as a 1-D ``int32`` array, or a ``TypeError`` / ``ValueError`` naming it.
+
+    The one check of integer label arrays (information measures, metrics, losses): the
+    dtype must be integer or boolean and the shape ``(n,)``. ``kind`` words the expectation
+    (e.g. ``"integer class labels 0..K-1"``); ``owner`` prefixes the message.
+    """
+    prefix = f"{owner}: " if owner else ""
+    labels = jnp.asarray(labels)
+    if not (jnp.issubdtype(labels.dtype, jnp.integer) or labels.dtype == jnp.bool_):
+        raise TypeError(f"{prefix}{name} must hold {kind}, got dtype {labels.dtype}")
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{prefix}{name} must have shape (n,), got shape {labels.shape}: labels are "
+            "one-dimensional"
+        )
+    if not allow_empty and labels.shape[0] == 0:
+        raise ValueError(f"{prefix}{name} is empty; at least one sample is needed")
+    return labels.astype(jnp.int32)
+
+
+def weight_array(sample_weight, shape, owner: str | None = None, dtype=None,
+                 described: str = "shape"):
+    """``sample_weight`` as a floating array of exactly ``shape`` (one weight per sample).
+
+    ``None`` stays ``None``; ``described`` words the expected shape in the message. The
+    one shape check of per-sample weights; value checks (finite, non-negative) belong to
+    the validating entry points, which can see values.
+    """
+    if sample_weight is None:
+        return None
+    weights = as_float(sample_weight, "sample_weight", dtype)
+    if weights.shape != tuple(shape):
+        prefix = f"{owner}: " if owner else ""
+        raise ValueError(
+            f"{prefix}sample_weight must have {described} {tuple(shape)} (one weight per sample), "
+            f"got {weights.shape}"
+        )
+    return weights

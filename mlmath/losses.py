@@ -35,7 +35,9 @@ import jax.numpy as jnp
 import optax
 
 from mlmath import _special
+from mlmath._jit import jit
 from mlmath._validation import as_float, as_floats, broadcast_shapes_or_raise, normalize_axis
+from mlmath.distributions import Laplace, Normal
 
 __all__ = [
     "gaussian_nll",
@@ -69,6 +71,7 @@ def _live_mask(logits, axis: int, where, function: str):
     return selected & alive
 
 
+@jit(static_argnames="axis")
 def softmax_cross_entropy(logits, labels, axis: int = -1, where=None):
     r"""Negative log-likelihood of ``Categorical(logits)`` at integer ``labels``.
 
@@ -123,6 +126,7 @@ def softmax_cross_entropy(logits, labels, axis: int = -1, where=None):
     )
 
 
+@jit(static_argnames="axis")
 def softmax_cross_entropy_with_probs(logits, target_probs, axis: int = -1, where=None):
     r"""Cross-entropy between target probabilities and ``Categorical(logits)``.
 
@@ -162,6 +166,7 @@ def softmax_cross_entropy_with_probs(logits, target_probs, axis: int = -1, where
     return jnp.where(jnp.squeeze(row_alive, axis), value, 0.0)
 
 
+@jit
 def sigmoid_binary_cross_entropy(logits, labels):
     r"""Negative log-likelihood of ``Bernoulli(logits)`` at ``labels`` in ``[0, 1]``.
 
@@ -190,6 +195,7 @@ def sigmoid_binary_cross_entropy(logits, labels):
     return jnp.where(finite, value, at_infinity)
 
 
+@jit
 def gaussian_nll(mean, variance, y):
     r"""Negative log-likelihood of ``Normal(mean, sqrt(variance))`` at ``y``.
 
@@ -206,10 +212,10 @@ def gaussian_nll(mean, variance, y):
     mean, variance, y = as_floats(("mean", "variance", "y"), (mean, variance, y))
     broadcast_shapes_or_raise("gaussian_nll", mean=mean.shape, variance=variance.shape,
                               y=y.shape)
-    residual = y - mean
-    return 0.5 * (jnp.log(2.0 * jnp.pi) + jnp.log(variance) + residual * residual / variance)
+    return -Normal(mean, jnp.sqrt(variance)).log_prob(y)
 
 
+@jit
 def laplace_nll(loc, scale, y):
     r"""Negative log-likelihood of ``Laplace(loc, scale)`` at ``y``.
 
@@ -225,9 +231,10 @@ def laplace_nll(loc, scale, y):
     """
     loc, scale, y = as_floats(("loc", "scale", "y"), (loc, scale, y))
     broadcast_shapes_or_raise("laplace_nll", loc=loc.shape, scale=scale.shape, y=y.shape)
-    return jnp.abs(y - loc) / scale + jnp.log(2.0 * scale)
+    return -Laplace(loc, scale).log_prob(y)
 
 
+@jit
 def poisson_nll(log_rate, counts):
     r"""Negative log-likelihood of ``Poisson(exp(log_rate))`` at ``counts``.
 
@@ -248,6 +255,7 @@ def poisson_nll(log_rate, counts):
     return -_special.log_poisson_kernel(counts, jnp.exp(log_rate), log_rate)
 
 
+@jit
 def squared_error(predictions, targets):
     r"""Squared error :math:`(y - \hat y)^2`.
 
@@ -268,6 +276,7 @@ def squared_error(predictions, targets):
                                       jnp.broadcast_to(targets, shape))
 
 
+@jit
 def huber(predictions, targets, delta: float = 1.0):
     r"""Huber loss: quadratic for residuals below ``delta``, linear above.
 
@@ -289,6 +298,7 @@ def huber(predictions, targets, delta: float = 1.0):
     return optax.losses.huber_loss(predictions, targets, delta=delta)
 
 
+@jit
 def hinge(scores, labels):
     r"""Hinge loss :math:`\max(0, 1 - y s)` of a linear classifier's score ``s``.
 
@@ -318,6 +328,7 @@ def _leaves(params, function: str):
     return leaves
 
 
+@jit
 def l2_penalty(params):
     r"""Half the squared L2 norm of every leaf of a pytree: :math:`\tfrac12\lVert\theta\rVert^2`.
 
@@ -335,6 +346,7 @@ def l2_penalty(params):
     return jnp.asarray(0.5 * sum((jnp.sum(leaf * leaf) for leaf in leaves), 0.0))
 
 
+@jit
 def l1_penalty(params):
     r"""L1 norm of every leaf of a pytree: :math:`\lVert\theta\rVert_1`.
 

@@ -39,8 +39,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from mlmath import losses
-from mlmath._validation import as_float, as_floats
-from mlmath.info._labels import contingency_table
+from mlmath._validation import (
+    as_float,
+    as_floats,
+    concrete_value,
+    integer_labels,
+    weight_array,
+)
+from mlmath.info import contingency_table
 
 __all__ = [
     "accuracy",
@@ -62,25 +68,9 @@ _MULTIOUTPUTS = ("uniform_average", "raw_values")
 # validation (trace time: shapes, dtypes, static arguments; values only when concrete)
 
 
-def _concrete(array):
-    """``array`` as a NumPy array, or ``None`` when it is traced (under ``jit`` or ``vmap``)."""
-    try:
-        return np.asarray(array)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
-
-
 def _class_labels(labels, name: str, function: str):
-    labels = jnp.asarray(labels)
-    if not (jnp.issubdtype(labels.dtype, jnp.integer) or labels.dtype == jnp.bool_):
-        raise TypeError(
-            f"{function}: {name} must hold integer class labels 0..K-1, got dtype {labels.dtype}"
-        )
-    if labels.ndim != 1:
-        raise ValueError(f"{function}: {name} must have shape (n,), got shape {labels.shape}")
-    if labels.shape[0] == 0:
-        raise ValueError(f"{function}: {name} is empty; metrics need at least one sample")
-    return labels.astype(jnp.int32)
+    return integer_labels(labels, name, function, kind="integer class labels 0..K-1",
+                          allow_empty=False)
 
 
 def _label_pair(function: str, y_true, y_pred):
@@ -95,15 +85,7 @@ def _label_pair(function: str, y_true, y_pred):
 
 
 def _weights(function: str, sample_weight, shape, dtype=None):
-    if sample_weight is None:
-        return None
-    weights = as_float(sample_weight, "sample_weight", dtype)
-    if weights.shape != shape:
-        raise ValueError(
-            f"{function}: sample_weight must have shape {shape} (one weight per sample), "
-            f"got {weights.shape}"
-        )
-    return weights
+    return weight_array(sample_weight, shape, function, dtype)
 
 
 def _check_average(function: str, average):
@@ -150,7 +132,7 @@ def _num_classes(function: str, labels: dict, num_classes, binary: bool = False)
                 f"must be 2 or omitted, got {num_classes}"
             )
         num_classes = 2
-    concrete = {name: _concrete(values) for name, values in labels.items()}
+    concrete = {name: concrete_value(values) for name, values in labels.items()}
     if any(values is None for values in concrete.values()):
         if num_classes is None:
             raise ValueError(

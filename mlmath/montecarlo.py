@@ -11,6 +11,7 @@ import numpy as np
 from jax import Array
 from jax.scipy.special import ndtri
 
+from mlmath._jit import jit_callables
 from mlmath.distributions import Distribution
 
 __all__ = ["MonteCarloEstimate", "monte_carlo_mean"]
@@ -32,6 +33,7 @@ class MonteCarloEstimate(NamedTuple):
     upper: Array
 
 
+@jit_callables(static_argnames=("num_samples", "confidence"))
 def monte_carlo_mean(key, f: Callable, distribution: Distribution, num_samples: int,
                      confidence: float = 0.95) -> MonteCarloEstimate:
     r"""Estimate :math:`\mathbb E_{X\sim p}[f(X)]` from ``num_samples`` independent draws.

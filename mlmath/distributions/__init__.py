@@ -19,6 +19,13 @@ batch shape. See :class:`Distribution` for the shape conventions.
 ``NegativeBinomial``          ``total_count``, ``logits=`` or ``probs=``
 ``NormalInverseGamma``        ``loc``, ``precision``, ``concentration``, ``rate`` (draws are pairs)
 ============================  =========================================================
+
+The closed-form weighted maximum-likelihood fits behind each family's ``fit`` classmethod
+(``fit_normal``, ``fit_multivariate_normal``, ``fit_bernoulli``, ``fit_categorical``,
+``fit_poisson``, ``fit_laplace``, ``fit_gamma``, ``fit_uniform``, with ``weighted_mean`` and
+``weighted_median``) are public: they return parameters rather than objects, the form a
+mixture's M-step needs. ``solve_lower_triangular`` is the batched triangular solve that
+``MultivariateNormal`` evaluates its densities with.
 """
 
 from mlmath.distributions._base import Distribution
@@ -30,7 +37,19 @@ from mlmath.distributions._compound import (
 )
 from mlmath.distributions._continuous import Beta, Gamma, Laplace, Normal, Uniform
 from mlmath.distributions._discrete import Bernoulli, Categorical, Poisson
-from mlmath.distributions._multivariate import Dirichlet, MultivariateNormal
+from mlmath.distributions._fit import (
+    fit_bernoulli,
+    fit_categorical,
+    fit_gamma,
+    fit_laplace,
+    fit_multivariate_normal,
+    fit_normal,
+    fit_poisson,
+    fit_uniform,
+    weighted_mean,
+    weighted_median,
+)
+from mlmath.distributions._multivariate import Dirichlet, MultivariateNormal, solve_lower_triangular
 
 __all__ = [
     "Bernoulli",
@@ -48,4 +67,15 @@ __all__ = [
     "Poisson",
     "StudentT",
     "Uniform",
+    "fit_bernoulli",
+    "fit_categorical",
+    "fit_gamma",
+    "fit_laplace",
+    "fit_multivariate_normal",
+    "fit_normal",
+    "fit_poisson",
+    "fit_uniform",
+    "solve_lower_triangular",
+    "weighted_mean",
+    "weighted_median",
 ]

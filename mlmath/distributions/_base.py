@@ -7,6 +7,7 @@ import abc
 import equinox as eqx
 import jax.numpy as jnp
 
+from mlmath._jit import jit
 from mlmath._validation import broadcast_shapes_or_raise, shape_tuple
 
 
@@ -59,10 +60,12 @@ class Distribution(eqx.Module):
     def variance(self):
         """Variance of each coordinate, of shape ``batch_shape + event_shape``."""
 
+    @jit
     def prob(self, x):
         """Density or mass at ``x``: ``exp(log_prob(x))``."""
         return jnp.exp(self.log_prob(x))
 
+    @jit
     def stddev(self):
         """Standard deviation: the square root of ``variance()``."""
         return jnp.sqrt(self.variance())

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from mlmath import _special
+from mlmath._jit import jit
 from mlmath._validation import as_float, as_floats, broadcast_parameters, shape_tuple
 from mlmath.distributions._base import Distribution, sample_dims
 from mlmath.distributions._continuous import Gamma, _Scalar
@@ -73,6 +74,7 @@ class StudentT(_Scalar):
     def _parameters(self):
         return (self.df, self.loc, self.scale)
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         z = (x - self.loc) / self.scale
@@ -80,10 +82,12 @@ class StudentT(_Scalar):
         return (_lgamma_half_step(half_df) - 0.5 * jnp.log(self.df) - _HALF_LOG_PI
                 - jnp.log(self.scale) - (half_df + 0.5) * jnp.log1p(z * z / self.df))
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return self.loc + self.scale * jax.random.t(key, self.df, shape, self.dtype)
 
+    @jit
     def entropy(self):
         # (nu+1)/2 [psi((nu+1)/2) - psi(nu/2)] + log(sqrt(nu) B(nu/2, 1/2)) + log sigma,
         # log B(nu/2, 1/2) = log(pi)/2 - [lgamma((nu+1)/2) - lgamma(nu/2)]
@@ -91,9 +95,11 @@ class StudentT(_Scalar):
         return ((half_df + 0.5) * _digamma_half_step(half_df) + 0.5 * jnp.log(self.df)
                 + _HALF_LOG_PI - _lgamma_half_step(half_df) + jnp.log(self.scale))
 
+    @jit
     def mean(self):
         return jnp.where(self.df > 1, self.loc, jnp.nan)
 
+    @jit
     def variance(self):
         df = self.df
         finite = self.scale * self.scale * df / jnp.where(df > 2, df - 2.0, 1.0)
@@ -133,6 +139,7 @@ class InverseGamma(_Scalar):
     def _reciprocal(self):
         return Gamma(self.concentration, self.scale)
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         positive = x > 0
@@ -140,19 +147,23 @@ class InverseGamma(_Scalar):
         value = self._reciprocal().log_prob(1.0 / safe_x) - 2.0 * jnp.log(safe_x)
         return jnp.where(positive, value, -jnp.inf)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         return 1.0 / self._reciprocal().sample(key, sample_shape)
 
+    @jit
     def entropy(self):
         # H(1/Y) = H(Y) - 2 E[log Y], E[log Y] = digamma(alpha) - log(beta)
         alpha = self.concentration
         digamma_alpha = jnp.log(alpha) + _special.digamma_minus_log(alpha)
         return self._reciprocal().entropy() - 2.0 * (digamma_alpha - jnp.log(self.scale))
 
+    @jit
     def mean(self):
         alpha = self.concentration
         return jnp.where(alpha > 1, self.scale / jnp.where(alpha > 1, alpha - 1.0, 1.0), jnp.inf)
 
+    @jit
     def variance(self):
         alpha = self.concentration
         shifted = jnp.where(alpha > 2, alpha - 1.0, 2.0)
@@ -230,12 +241,14 @@ class NegativeBinomial(Distribution):
         at_zero = r * log_q
         return jnp.where(positive, jnp.log(r) - jnp.log(n) + binomial, at_zero)
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x)
         valid = _integer_valued(x) & (x >= 0)
         counts = jnp.where(valid, x, 0).astype(self.dtype)
         return jnp.where(valid, self._log_pmf(counts, self.total_count, self.logits), -jnp.inf)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         gamma_key, poisson_key = jax.random.split(key)
@@ -243,6 +256,7 @@ class NegativeBinomial(Distribution):
             self.logits)
         return jax.random.poisson(poisson_key, rates, shape).astype(jnp.int32)
 
+    @jit
     def entropy(self):
         mean, sd = self.mean(), jnp.sqrt(self.variance())
         start = jnp.floor(jnp.maximum(mean - 20.0 * sd, 0.0))
@@ -275,9 +289,11 @@ class NegativeBinomial(Distribution):
         )
         return jnp.where(captured, value, jnp.nan)
 
+    @jit
     def mean(self):
         return self.total_count * jnp.exp(self.logits)
 
+    @jit
     def variance(self):
         return self.mean() / jax.nn.sigmoid(-self.logits)
 
@@ -341,10 +357,12 @@ class NormalInverseGamma(eqx.Module):
     def _factor(self):
         return jnp.linalg.cholesky(self.precision)
 
+    @jit
     def variance_distribution(self) -> InverseGamma:
         r"""The marginal distribution of the noise variance :math:`\sigma^2`."""
         return InverseGamma(self.concentration, self.rate)
 
+    @jit
     def log_prob(self, weights, variance):
         """Joint log-density of weights ``(..., d)`` and variances ``(...)``."""
         weights = as_float(weights, "weights", self.dtype)
@@ -365,6 +383,7 @@ class NormalInverseGamma(eqx.Module):
         value = log_normal + self.variance_distribution().log_prob(safe)
         return jnp.where(positive, value, -jnp.inf)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         """Draws ``(weights, variance)`` of shapes ``sample_shape + (d,)`` and ``sample_shape``."""
         shape = shape_tuple(sample_shape)
@@ -376,6 +395,7 @@ class NormalInverseGamma(eqx.Module):
                                                   lower=False).T.reshape(z.shape)
         return self.loc + jnp.sqrt(variance)[..., None] * noise, variance
 
+    @jit
     def predictive(self, X) -> StudentT:
         r"""Predictive distribution of targets at new inputs ``X (n, d)``: one Student-t per row.
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import abc
-import math
 
 import jax
 import jax.numpy as jnp
 from jax import Array
 
 from mlmath import _special
+from mlmath._jit import jit
 from mlmath._validation import as_floats, broadcast_parameters
 from mlmath.distributions import _fit
 from mlmath.distributions._base import Distribution, sample_dims
 from mlmath.distributions._multivariate import dirichlet_entropy, dirichlet_log_density
-
-_HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
 
 class _Scalar(Distribution):
@@ -72,28 +70,34 @@ class Normal(_Scalar):
 
         The estimate is the weighted mean and the weighted (biased) standard deviation.
         ``weights`` (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes
-        of ``x`` become the batch shape. See :func:`mlmath.distributions._fit.fit_normal`.
+        of ``x`` become the batch shape. See :func:`mlmath.distributions.fit_normal`.
         """
         return cls(*_fit.fit_normal(x, weights))
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         z = (x - self.loc) / self.scale
-        return -0.5 * z * z - jnp.log(self.scale) - _HALF_LOG_TWO_PI
+        return -0.5 * z * z - jnp.log(self.scale) - _special.HALF_LOG_TWO_PI
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return self.loc + self.scale * jax.random.normal(key, shape, self.dtype)
 
+    @jit
     def entropy(self):
-        return 0.5 + _HALF_LOG_TWO_PI + jnp.log(self.scale)
+        return 0.5 + _special.HALF_LOG_TWO_PI + jnp.log(self.scale)
 
+    @jit
     def mean(self):
         return self.loc
 
+    @jit
     def variance(self):
         return self.scale * self.scale
 
+    @jit
     def stddev(self):
         return self.scale
 
@@ -130,24 +134,29 @@ class Laplace(_Scalar):
 
         The estimate is the weighted median and the mean absolute deviation from it. ``weights``
         (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes of ``x``
-        become the batch shape. See :func:`mlmath.distributions._fit.fit_laplace`.
+        become the batch shape. See :func:`mlmath.distributions.fit_laplace`.
         """
         return cls(*_fit.fit_laplace(x, weights))
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         return -jnp.abs(x - self.loc) / self.scale - jnp.log(2.0 * self.scale)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return self.loc + self.scale * jax.random.laplace(key, shape, self.dtype)
 
+    @jit
     def entropy(self):
         return 1.0 + jnp.log(2.0 * self.scale)
 
+    @jit
     def mean(self):
         return self.loc
 
+    @jit
     def variance(self):
         return 2.0 * self.scale * self.scale
 
@@ -180,26 +189,31 @@ class Uniform(_Scalar):
 
         The estimate is the smallest and largest samples with positive weight. ``weights`` (shape
         ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes of ``x`` become the
-        batch shape. See :func:`mlmath.distributions._fit.fit_uniform`.
+        batch shape. See :func:`mlmath.distributions.fit_uniform`.
         """
         return cls(*_fit.fit_uniform(x, weights))
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         inside = (x >= self.low) & (x <= self.high)
         return jnp.where(inside, -jnp.log(self.high - self.low), -jnp.inf)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         u = jax.random.uniform(key, shape, self.dtype)
         return self.low + (self.high - self.low) * u
 
+    @jit
     def entropy(self):
         return jnp.log(self.high - self.low)
 
+    @jit
     def mean(self):
         return 0.5 * (self.low + self.high)
 
+    @jit
     def variance(self):
         width = self.high - self.low
         return width * width / 12.0
@@ -241,10 +255,11 @@ class Gamma(_Scalar):
 
         The estimate is the shape by Newton's method on its score equation, then the rate.
         ``weights`` (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes
-        of ``x`` become the batch shape. See :func:`mlmath.distributions._fit.fit_gamma`.
+        of ``x`` become the batch shape. See :func:`mlmath.distributions.fit_gamma`.
         """
         return cls(*_fit.fit_gamma(x, weights))
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         alpha, rate = self.concentration, self.rate
@@ -256,25 +271,29 @@ class Gamma(_Scalar):
         at_zero = jnp.where(alpha < 1, jnp.inf, jnp.where(alpha == 1, log_rate, -jnp.inf))
         return jnp.where(positive, interior, jnp.where(x == 0, at_zero, -jnp.inf))
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return jax.random.gamma(key, self.concentration, shape, self.dtype) / self.rate
 
+    @jit
     def entropy(self):
         # alpha + lgamma(alpha) + (1 - alpha) digamma(alpha) - log(rate), with its large
         # terms (of order alpha log alpha) cancelled analytically through Stirling's series
         alpha = self.concentration
         return (
             0.5 * jnp.log(alpha)
-            + _HALF_LOG_TWO_PI
+            + _special.HALF_LOG_TWO_PI
             + _special.stirling_correction(alpha)
             + (1.0 - alpha) * _special.digamma_minus_log(alpha)
             - jnp.log(self.rate)
         )
 
+    @jit
     def mean(self):
         return self.concentration / self.rate
 
+    @jit
     def variance(self):
         return self.concentration / (self.rate * self.rate)
 
@@ -310,6 +329,7 @@ class Beta(_Scalar):
     def _pair(self):
         return jnp.stack([self.concentration1, self.concentration0], axis=-1)
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x, dtype=self.dtype)
         inside = (x >= 0) & (x <= 1)
@@ -318,18 +338,22 @@ class Beta(_Scalar):
         value = dirichlet_log_density(coordinates, self._pair())
         return jnp.where(inside, value, -jnp.inf)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return jax.random.beta(
             key, self.concentration1, self.concentration0, shape, self.dtype
         )
 
+    @jit
     def entropy(self):
         return dirichlet_entropy(self._pair())
 
+    @jit
     def mean(self):
         return self.concentration1 / (self.concentration1 + self.concentration0)
 
+    @jit
     def variance(self):
         a, b = self.concentration1, self.concentration0
         total = a + b

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from mlmath import _special
+from mlmath._jit import jit
 from mlmath._validation import as_float
 from mlmath.distributions import _fit
 from mlmath.distributions._base import Distribution, sample_dims
@@ -65,7 +66,7 @@ class Bernoulli(Distribution):
 
         The estimate is the weighted fraction of ones. ``weights`` (shape ``(n,)`` or broadcasting
         to ``x``) need not sum to one; trailing axes of ``x`` become the batch shape. See
-        :func:`mlmath.distributions._fit.fit_bernoulli`.
+        :func:`mlmath.distributions.fit_bernoulli`.
         """
         return cls(probs=_fit.fit_bernoulli(x, weights))
 
@@ -86,22 +87,27 @@ class Bernoulli(Distribution):
         """``(log P(x=0), log P(x=1))``, stable for logits of any size."""
         return jax.nn.log_sigmoid(-self.logits), jax.nn.log_sigmoid(self.logits)
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x)
         log_zero, log_one = self._log_probs_pair()
         return jnp.where(x == 1, log_one, jnp.where(x == 0, log_zero, -jnp.inf))
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return jax.random.bernoulli(key, self.probs, shape).astype(jnp.int32)
 
+    @jit
     def entropy(self):
         log_zero, log_one = self._log_probs_pair()
         return -(_special.xlogx_exp(log_zero) + _special.xlogx_exp(log_one))
 
+    @jit
     def mean(self):
         return self.probs
 
+    @jit
     def variance(self):
         return jax.nn.sigmoid(self.logits) * jax.nn.sigmoid(-self.logits)
 
@@ -141,7 +147,7 @@ class Categorical(Distribution):
         """Weighted maximum-likelihood fit to integer labels ``x`` (axis 0): label frequencies.
 
         ``num_categories`` (static) fixes ``K``; ``weights`` need not sum to one. See
-        :func:`mlmath.distributions._fit.fit_categorical`.
+        :func:`mlmath.distributions.fit_categorical`.
         """
         return cls(probs=_fit.fit_categorical(x, num_categories, weights))
 
@@ -167,6 +173,7 @@ class Categorical(Distribution):
     def dtype(self):
         return self.logits.dtype
 
+    @jit
     def log_prob(self, x):
         x, shape = self._value(x)
         k = self.num_categories
@@ -177,19 +184,23 @@ class Categorical(Distribution):
         picked = jnp.take_along_axis(log_probs, index[..., None], axis=-1)[..., 0]
         return jnp.where(jnp.broadcast_to(valid, shape), picked, -jnp.inf)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return jax.random.categorical(key, self.logits, axis=-1, shape=shape).astype(jnp.int32)
 
+    @jit
     def entropy(self):
         return -jnp.sum(_special.xlogx_exp(self.log_probs), axis=-1)
 
     def _labels(self):
         return jnp.arange(self.num_categories, dtype=self.dtype)
 
+    @jit
     def mean(self):
         return jnp.sum(self.probs * self._labels(), axis=-1)
 
+    @jit
     def variance(self):
         centred = self._labels() - self.mean()[..., None]
         return jnp.sum(self.probs * centred * centred, axis=-1)
@@ -223,7 +234,7 @@ class Poisson(Distribution):
 
         The estimate is the weighted mean count. ``weights`` (shape ``(n,)`` or broadcasting to
         ``x``) need not sum to one; trailing axes of ``x`` become the batch shape. See
-        :func:`mlmath.distributions._fit.fit_poisson`.
+        :func:`mlmath.distributions.fit_poisson`.
         """
         return cls(_fit.fit_poisson(x, weights))
 
@@ -235,6 +246,7 @@ class Poisson(Distribution):
     def dtype(self):
         return self.rate.dtype
 
+    @jit
     def log_prob(self, x):
         x, _ = self._value(x)
         valid = _integer_valued(x) & (x >= 0)
@@ -242,15 +254,19 @@ class Poisson(Distribution):
         value = _special.log_poisson_kernel(counts, self.rate)
         return jnp.where(valid, value, -jnp.inf)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return jax.random.poisson(key, self.rate, shape).astype(jnp.int32)
 
+    @jit
     def entropy(self):
         return _special.poisson_entropy(self.rate)
 
+    @jit
     def mean(self):
         return self.rate
 
+    @jit
     def variance(self):
         return self.rate

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import digamma, polygamma
 
+from mlmath._jit import jit
 from mlmath._validation import as_float
 
 
@@ -42,11 +43,13 @@ def _weights(x, weights, event_ndim: int, owner: str):
         ) from None
 
 
+@jit
 def weighted_mean(x, weights):
     """``sum_i w_i x_i / sum_i w_i`` along axis 0."""
     return jnp.sum(weights * x, axis=0) / jnp.sum(weights, axis=0)
 
 
+@jit
 def fit_normal(x, weights=None):
     r"""Weighted MLE of a Normal: the weighted mean and the (biased) weighted variance.
 
@@ -60,6 +63,7 @@ def fit_normal(x, weights=None):
     return mean, jnp.sqrt(variance)
 
 
+@jit
 def fit_multivariate_normal(x, weights=None, reg_covar=0.0):
     r"""Weighted MLE of a multivariate normal: mean and (biased) covariance ``+ reg_covar I``.
 
@@ -78,12 +82,14 @@ def fit_multivariate_normal(x, weights=None, reg_covar=0.0):
     return mean, covariance
 
 
+@jit
 def fit_bernoulli(x, weights=None):
     """Weighted MLE of a Bernoulli: the weighted fraction of ones."""
     x = as_float(x, "x")
     return weighted_mean(x, _weights(x, weights, 0, "Bernoulli"))
 
 
+@jit(static_argnames="num_categories")
 def fit_categorical(x, num_categories: int, weights=None):
     """Weighted MLE of a Categorical: weighted label frequencies, shape ``(..., K)``."""
     if not isinstance(num_categories, int) or num_categories < 1:
@@ -97,12 +103,14 @@ def fit_categorical(x, num_categories: int, weights=None):
     return counts / jnp.sum(counts, axis=-1, keepdims=True)
 
 
+@jit
 def fit_poisson(x, weights=None):
     """Weighted MLE of a Poisson: the weighted mean count."""
     x = as_float(x, "x")
     return weighted_mean(x, _weights(x, weights, 0, "Poisson"))
 
 
+@jit
 def weighted_median(x, weights):
     """A weighted median along axis 0 (the midpoint of the median interval, as np.median).
 
@@ -120,6 +128,7 @@ def weighted_median(x, weights):
     return 0.5 * (pick(lower) + pick(upper))
 
 
+@jit
 def fit_laplace(x, weights=None):
     r"""Weighted MLE of a Laplace: weighted median, then mean absolute deviation from it.
 
@@ -135,6 +144,7 @@ def fit_laplace(x, weights=None):
 _GAMMA_NEWTON_STEPS = 12
 
 
+@jit
 def fit_gamma(x, weights=None):
     r"""Weighted MLE of a Gamma: Newton's method on the shape, then the rate in closed form.
 
@@ -162,6 +172,7 @@ def fit_gamma(x, weights=None):
     return shape, shape / mean
 
 
+@jit
 def fit_uniform(x, weights=None):
     """MLE of a Uniform: the smallest and largest samples with positive weight."""
     x = as_float(x, "x")

@@ -11,13 +11,13 @@ from jax import Array
 from jax.scipy.linalg import solve_triangular
 
 from mlmath import _special
+from mlmath._jit import jit
 from mlmath._validation import as_floats, broadcast_shapes_or_raise
 from mlmath.distributions import _fit
 from mlmath.distributions._base import Distribution, sample_dims
 
-_HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
-
+@jit
 def solve_lower_triangular(scale_tril, values):
     """``L^{-1} y`` for lower-triangular ``L`` of shape ``(*B, d, d)`` and ``y`` of ``(*S, d)``.
 
@@ -104,7 +104,7 @@ class MultivariateNormal(Distribution):
 
         The covariance is the weighted (biased) one plus ``reg_covar`` on its diagonal (as
         scikit-learn's mixtures), which keeps it positive definite when few points carry the
-        weight. See :func:`mlmath.distributions._fit.fit_multivariate_normal`.
+        weight. See :func:`mlmath.distributions.fit_multivariate_normal`.
         """
         mean, covariance = _fit.fit_multivariate_normal(x, weights, reg_covar)
         return cls(mean, covariance=covariance)
@@ -126,32 +126,38 @@ class MultivariateNormal(Distribution):
         diagonal = jnp.diagonal(self.scale_tril, axis1=-2, axis2=-1)
         return jnp.sum(jnp.log(jnp.abs(diagonal)), axis=-1)
 
+    @jit
     def log_prob(self, x):
         x, shape = self._value(x, dtype=self.dtype)
         whitened = solve_lower_triangular(self.scale_tril, x - self.loc)
         mahalanobis = jnp.sum(whitened * whitened, axis=-1)
         d = self.event_shape[0]
-        value = -0.5 * mahalanobis - self._half_log_det() - d * _HALF_LOG_TWO_PI
+        value = -0.5 * mahalanobis - self._half_log_det() - d * _special.HALF_LOG_TWO_PI
         return jnp.broadcast_to(value, shape)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape) + self.event_shape
         z = jax.random.normal(key, shape, self.dtype)
         return self.loc + jnp.einsum("...ij,...j->...i", self.scale_tril, z)
 
+    @jit
     def entropy(self):
         d = self.event_shape[0]
-        value = d * (0.5 + _HALF_LOG_TWO_PI) + self._half_log_det()
+        value = d * (0.5 + _special.HALF_LOG_TWO_PI) + self._half_log_det()
         return jnp.broadcast_to(value, self.batch_shape)
 
+    @jit
     def mean(self):
         return jnp.broadcast_to(self.loc, self.batch_shape + self.event_shape)
 
+    @jit
     def covariance(self):
         """Covariance matrix :math:`L L^\\top`, of shape ``batch_shape + (d, d)``."""
         covariance = self.scale_tril @ jnp.swapaxes(self.scale_tril, -1, -2)
         return jnp.broadcast_to(covariance, self.batch_shape + self.event_shape * 2)
 
+    @jit
     def variance(self):
         variance = jnp.sum(self.scale_tril * self.scale_tril, axis=-1)
         return jnp.broadcast_to(variance, self.batch_shape + self.event_shape)
@@ -186,7 +192,7 @@ def dirichlet_log_density(x, concentration):
     normalizer = (
         -0.5 * jnp.sum(jnp.log(concentration), axis=-1)
         + (k - 0.5) * jnp.log(total)
-        - (k - 1) * _HALF_LOG_TWO_PI
+        - (k - 1) * _special.HALF_LOG_TWO_PI
         - jnp.sum(_special.stirling_correction(concentration), axis=-1)
         + _special.stirling_correction(total)
     )
@@ -206,7 +212,7 @@ def dirichlet_entropy(concentration):
     return (
         0.5 * jnp.sum(jnp.log(concentration), axis=-1)
         + (0.5 - k) * jnp.log(total)
-        + (k - 1) * _HALF_LOG_TWO_PI
+        + (k - 1) * _special.HALF_LOG_TWO_PI
         + jnp.sum(_special.stirling_correction(concentration), axis=-1)
         - _special.stirling_correction(total)
         + (total - k) * _special.digamma_minus_log(total)
@@ -256,6 +262,7 @@ class Dirichlet(Distribution):
     def dtype(self):
         return self.concentration.dtype
 
+    @jit
     def log_prob(self, x):
         x, shape = self._value(x, dtype=self.dtype)
         tolerance = math.sqrt(float(jnp.finfo(x.dtype).eps))
@@ -264,20 +271,25 @@ class Dirichlet(Distribution):
         value = dirichlet_log_density(safe_x, self.concentration)
         return jnp.broadcast_to(jnp.where(inside, value, -jnp.inf), shape)
 
+    @jit(static_argnames="sample_shape")
     def sample(self, key, sample_shape=()):
         shape = sample_dims(self, sample_shape)
         return jax.random.dirichlet(key, self.concentration, shape, self.dtype)
 
+    @jit
     def entropy(self):
         return dirichlet_entropy(self.concentration)
 
+    @jit
     def mean(self):
         return self.concentration / jnp.sum(self.concentration, axis=-1, keepdims=True)
 
+    @jit
     def variance(self):
         total = jnp.sum(self.concentration, axis=-1, keepdims=True)
         return self.concentration * (total - self.concentration) / (total * total * (total + 1))
 
+    @jit
     def covariance(self):
         """Covariance matrix, of shape ``batch_shape + (K, K)``."""
         total = jnp.sum(self.concentration, axis=-1)[..., None, None]

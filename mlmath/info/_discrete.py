@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from mlmath import _special
+from mlmath._jit import jit
 from mlmath._validation import (
     as_float,
     as_floats,
@@ -59,6 +60,7 @@ def _log_softmax_pair(function: str, p_logits, q_logits, axis: int, where):
     return _masked_log_softmax(p_logits, axis), _masked_log_softmax(q_logits, axis), axis
 
 
+@jit(static_argnames="base")
 def self_information(p, base=None):
     r"""Surprise of an event of probability ``p``: :math:`I = -\log p`, elementwise.
 
@@ -78,6 +80,7 @@ def self_information(p, base=None):
     return in_base(-_special.safe_log(p), base)
 
 
+@jit(static_argnames=("axis", "base"))
 def entropy(p, axis: int = -1, base=None, where=None):
     r"""Shannon entropy :math:`H(P) = -\sum_x p(x)\log p(x)` along ``axis``.
 
@@ -106,6 +109,7 @@ def entropy(p, axis: int = -1, base=None, where=None):
     return in_base(0.0 - jnp.sum(_special.xlogx(p), axis=axis), base)
 
 
+@jit(static_argnames=("axis", "base"))
 def cross_entropy(p, q, axis: int = -1, base=None, where=None):
     r"""Cross-entropy :math:`H(P, Q) = -\sum_x p(x)\log q(x)` along ``axis``.
 
@@ -129,6 +133,7 @@ def cross_entropy(p, q, axis: int = -1, base=None, where=None):
     return in_base(-jnp.sum(_special.xlogy(p, q), axis=axis), base)
 
 
+@jit(static_argnames=("axis", "base"))
 def kl_divergence(p, q, axis: int = -1, base=None, where=None):
     r"""Kullback–Leibler divergence :math:`D_{KL}(P\|Q) = \sum_x p(x)\log\frac{p(x)}{q(x)}`.
 
@@ -157,6 +162,7 @@ def kl_divergence(p, q, axis: int = -1, base=None, where=None):
     return in_base(jnp.sum(_special.kl_terms(p, q), axis=axis), base)
 
 
+@jit(static_argnames=("axis", "base"))
 def js_divergence(p, q, axis: int = -1, base=None, where=None):
     r"""Jensen–Shannon divergence :math:`\tfrac12 D(P\|M) + \tfrac12 D(Q\|M)`.
 
@@ -176,6 +182,7 @@ def js_divergence(p, q, axis: int = -1, base=None, where=None):
     return in_base(jnp.sum(terms, axis=axis), base)
 
 
+@jit(static_argnames=("axis", "base"))
 def entropy_from_logits(logits, axis: int = -1, base=None, where=None):
     r"""Entropy of :math:`\mathrm{softmax}(\ell)` without forming the probabilities first.
 
@@ -197,6 +204,7 @@ def entropy_from_logits(logits, axis: int = -1, base=None, where=None):
     return in_base(0.0 - jnp.sum(_special.xlogx_exp(log_p), axis=axis), base)
 
 
+@jit(static_argnames=("axis", "base"))
 def cross_entropy_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
     r"""Cross-entropy :math:`H(P,Q)` with both distributions given by logits.
 
@@ -216,6 +224,7 @@ def cross_entropy_from_logits(p_logits, q_logits, axis: int = -1, base=None, whe
     return in_base(-jnp.sum(terms, axis=axis), base)
 
 
+@jit(static_argnames=("axis", "base"))
 def kl_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
     r"""KL divergence :math:`D_{KL}(P\|Q)` with both distributions given by logits.
 
@@ -237,6 +246,7 @@ def kl_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, whe
     return in_base(jnp.sum(terms, axis=axis), base)
 
 
+@jit(static_argnames=("axis", "base"))
 def js_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
     r"""Jensen–Shannon divergence with both distributions given by logits.
 

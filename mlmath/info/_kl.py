@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mlmath import _special
+from mlmath._jit import jit
 from mlmath._validation import broadcast_shapes_or_raise
 from mlmath.distributions import (
     Bernoulli,
@@ -22,8 +23,8 @@ from mlmath.distributions import (
     Normal,
     Poisson,
     Uniform,
+    solve_lower_triangular,
 )
-from mlmath.distributions._multivariate import solve_lower_triangular
 
 _KL_REGISTRY: dict[tuple[type, type], Callable] = {}
 
@@ -63,6 +64,7 @@ def _lookup(p_type: type, q_type: type):
     return None if best is None else best[1]
 
 
+@jit
 def kl(p: Distribution, q: Distribution):
     r"""Closed-form :math:`D_{KL}(p\|q) = \mathbb E_p[\log p(x) - \log q(x)]` of two distributions.
 
@@ -97,6 +99,7 @@ def kl(p: Distribution, q: Distribution):
     return jnp.broadcast_to(function(p, q), shape)
 
 
+@jit(static_argnames="num_samples")
 def kl_monte_carlo(key, p: Distribution, q: Distribution, num_samples: int):
     r"""Monte Carlo estimate of :math:`D_{KL}(p\|q)` from ``num_samples`` draws of ``p``.
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from mlmath import _special
-from mlmath._validation import as_float, in_base, log_base
+from mlmath._jit import jit
+from mlmath._validation import (
+    as_float,
+    concrete_value,
+    in_base,
+    integer_labels,
+    log_base,
+    weight_array,
+)
 
 
+@jit(static_argnames="base")
 def mutual_information(joint, base=None):
     r"""Mutual information :math:`I(X;Y)` of a joint table over its last two axes.
 
@@ -51,26 +59,14 @@ def _num_labels(labels, num, name: str, num_name: str) -> int:
         if isinstance(num, bool) or not isinstance(num, int | np.integer) or num < 1:
             raise ValueError(f"{num_name} must be a positive int, got {num!r}")
         return int(num)
-    try:
-        concrete = np.asarray(labels)
-    except jax.errors.TracerArrayConversionError:
-        raise ValueError(
-            f"{num_name} must be given when {name} is traced (under jit or vmap)"
-        ) from None
+    concrete = concrete_value(labels)
+    if concrete is None:
+        raise ValueError(f"{num_name} must be given when {name} is traced (under jit or vmap)")
     if concrete.size == 0:
         raise ValueError(f"{name} is empty; pass {num_name} to define the label set")
     if concrete.min() < 0:
         raise ValueError(f"{name} must be non-negative integers, got min {concrete.min()}")
     return int(concrete.max()) + 1
-
-
-def _integer_labels(labels, name: str):
-    labels = jnp.asarray(labels)
-    if not (jnp.issubdtype(labels.dtype, jnp.integer) or labels.dtype == jnp.bool_):
-        raise TypeError(f"{name} must hold integer labels, got dtype {labels.dtype}")
-    if labels.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {labels.shape}")
-    return labels.astype(jnp.int32)
 
 
 def contingency_table(labels_x, labels_y, num_x=None, num_y=None, sample_weight=None):
@@ -92,8 +88,8 @@ def contingency_table(labels_x, labels_y, num_x=None, num_y=None, sample_weight=
 
 def _contingency(labels_x, labels_y, num_x, num_y, sample_weight, names, num_names):
     """``contingency_table`` with the caller's argument names in its error messages."""
-    labels_x = _integer_labels(labels_x, names[0])
-    labels_y = _integer_labels(labels_y, names[1])
+    labels_x = integer_labels(labels_x, names[0])
+    labels_y = integer_labels(labels_y, names[1])
     if labels_x.shape != labels_y.shape:
         raise ValueError(
             f"{names[0]} and {names[1]} must have the same length, got shapes "
@@ -104,11 +100,12 @@ def _contingency(labels_x, labels_y, num_x, num_y, sample_weight, names, num_nam
     if sample_weight is None:
         weights = jnp.ones(labels_x.shape, dtype=jnp.result_type(float))
     else:
-        weights = as_float(sample_weight, "sample_weight")
-        if weights.shape != labels_x.shape:
-            raise ValueError(
-                f"sample_weight must have the labels' shape {labels_x.shape}, got {weights.shape}"
-            )
+        weights = weight_array(sample_weight, labels_x.shape, described="the labels' shape")
+    return _contingency_kernel(labels_x, labels_y, weights, num_x, num_y)
+
+
+@jit(static_argnames=("num_x", "num_y"))
+def _contingency_kernel(labels_x, labels_y, weights, num_x: int, num_y: int):
     valid = (labels_x >= 0) & (labels_x < num_x) & (labels_y >= 0) & (labels_y < num_y)
     flat = jnp.where(valid, labels_x * num_y + labels_y, 0)
     counts = jnp.bincount(flat, weights=jnp.where(valid, weights, 0.0), length=num_x * num_y)
@@ -137,6 +134,7 @@ def mutual_info_score(labels_x, labels_y, num_x=None, num_y=None, base=None):
     return mutual_information(table, base=base)
 
 
+@jit(static_argnames=("num_classes", "num_branches", "base"))
 def information_gain(labels, split, num_classes: int, num_branches: int = 2,
                      sample_weight=None, base=None):
     r"""Entropy reduction of the class labels that a split gives: :math:`H(Y) - H(Y\mid S)`.

@@ -20,8 +20,7 @@ from mlmath._estimator import (
     concrete_value,
     encode_labels,
 )
-from mlmath.distributions import Normal
-from mlmath.distributions._fit import fit_normal
+from mlmath.distributions import Normal, fit_normal
 from mlmath.linear._logistic import _accuracy, _labels
 
 

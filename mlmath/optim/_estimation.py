@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.flatten_util import ravel_pytree
 
+from mlmath._jit import jit_callables
 from mlmath.optim._minimize import lbfgs, newton
 
 
@@ -139,6 +140,7 @@ def _estimate(objective: Callable, params, constraints, method: str, max_steps: 
     )
 
 
+@jit_callables(static_argnames="max_steps")
 def mle(log_likelihood: Callable, params, data, *, constraints=None, method: str = "lbfgs",
         max_steps: int = 500, tol=None, rtol=None) -> EstimationResult:
     r"""Maximum likelihood: :math:`\hat\theta = \arg\max_\theta \log p(D\mid\theta)`.
@@ -181,6 +183,7 @@ def mle(log_likelihood: Callable, params, data, *, constraints=None, method: str
     return _estimate(objective, params, constraints, method, max_steps, tol, rtol)
 
 
+@jit_callables(static_argnames="max_steps")
 def map_estimate(log_likelihood: Callable, log_prior: Callable, params, data, *,
                  constraints=None, method: str = "lbfgs", max_steps: int = 500, tol=None,
                  rtol=None) -> EstimationResult:
@@ -215,6 +218,7 @@ def map_estimate(log_likelihood: Callable, log_prior: Callable, params, data, *,
     return _estimate(objective, params, constraints, method, max_steps, tol, rtol)
 
 
+@jit_callables
 def check_grad(fun: Callable, params, *args, step=None) -> Array:
     r"""Relative error between ``jax.grad(fun)`` and central finite differences.
 

@@ -11,6 +11,8 @@ import optax
 from jax import Array
 from jax.flatten_util import ravel_pytree
 
+from mlmath._jit import jit, jit_callables
+
 
 class OptimizeResult(NamedTuple):
     """What a minimizer returns.
@@ -31,10 +33,20 @@ class OptimizeResult(NamedTuple):
     converged: Array
 
 
+@jit
 def tree_norm(tree) -> Array:
-    """Euclidean norm of all the leaves of a pytree together."""
-    leaves = jax.tree_util.tree_leaves(tree)
-    return jnp.sqrt(sum(jnp.sum(jnp.abs(leaf) ** 2) for leaf in leaves))
+    r"""Euclidean norm of all the leaves of a pytree together, :math:`\sqrt{\sum |x_i|^2}`.
+
+    :func:`optax.tree_utils.tree_norm`, jitted (the tree arithmetic of mlmath's solvers is
+    optax's, not a copy of it).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.optim import tree_norm
+        >>> float(tree_norm({"a": jnp.array([3.0]), "b": jnp.array([4.0])}))
+        5.0
+    """
+    return optax.tree_utils.tree_norm(tree)
 
 
 def _float_dtype(params):
@@ -92,6 +104,7 @@ def _criteria(value, new_value, grad_norm, tol, rtol, idle):
     return converged, converged | (idle >= _PATIENCE), idle
 
 
+@jit_callables(static_argnames="max_steps")
 def minimize(fun: Callable, params, *args, optimizer: optax.GradientTransformation,
              max_steps: int = 1000, tol=None, rtol=None) -> OptimizeResult:
     r"""Minimize ``fun(params, *args)`` with any optax optimizer, in one ``lax.while_loop``.
@@ -171,6 +184,7 @@ def minimize(fun: Callable, params, *args, optimizer: optax.GradientTransformati
     return OptimizeResult(params, value, tree_norm(grad), steps, converged & jnp.isfinite(value))
 
 
+@jit_callables(static_argnames=("max_steps", "memory_size"))
 def lbfgs(fun: Callable, params, *args, max_steps: int = 500, tol=None, rtol=None,
           memory_size: int = 10) -> OptimizeResult:
     r"""Minimize with optax's L-BFGS and its zoom line search (strong Wolfe conditions).
@@ -220,6 +234,7 @@ def _damped_cholesky(hessian, max_tries: int = 40):
     return factor, ok
 
 
+@jit_callables(static_argnames=("max_steps", "max_backtracks"))
 def newton(fun: Callable, params, *args, max_steps: int = 100, tol=None, rtol=None,
            hessian: Callable | None = None, max_backtracks: int = 40,
            armijo: float = 1e-4) -> OptimizeResult:

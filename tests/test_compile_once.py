@@ -1,0 +1,416 @@
+"""A second call never compiles: every public function, method and estimator, counted.
+
+Each entry of the catalogue below builds a call of one public function from a seed: the
+seed changes the values, never the shapes or dtypes. The first call (seed 0) may compile;
+the second (seed 1) must compile nothing: that is what jitting at the definition, with the
+static arguments named, guarantees. A completeness test fails when a public function has
+no entry, so a new function cannot skip the check. Rejected input is counted too: a call
+that raises must not leave a new compiled program behind each time.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from sklearn.datasets import load_iris
+
+import mlmath
+from mlmath import bayes, distributions, info, linear, losses, metrics, montecarlo, optim
+from mlmath import distributions as dist
+from tests.compile_counter import compilations
+
+FLOAT = np.dtype(jnp.result_type(float))
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _normal(seed, *shape):
+    return jnp.asarray(_rng(seed).normal(size=shape).astype(FLOAT))
+
+
+def _uniform(seed, *shape, low=0.1, high=0.9):
+    return jnp.asarray(_rng(seed).uniform(low, high, size=shape).astype(FLOAT))
+
+
+def _simplex(seed, *shape):
+    values = _rng(seed).uniform(0.1, 1.0, size=shape)
+    return jnp.asarray((values / values.sum(-1, keepdims=True)).astype(FLOAT))
+
+
+def _labels(seed, n, k):
+    return jnp.asarray(np.arange(n) % k if seed == 0 else _rng(seed).permutation(np.arange(n) % k))
+
+
+def _quadratic(x, target):
+    return jnp.sum((x - target) ** 2)
+
+
+def _gaussian_loglik(params, x):
+    return jnp.sum(dist.Normal(params["loc"], params["scale"]).log_prob(x))
+
+
+def _gaussian_logprior(params):
+    return dist.Normal(0.0, 10.0).log_prob(params["loc"])
+
+
+def _square(x):
+    return x * x
+
+
+_ADAM = optax.adam(0.1)
+
+
+def _prox_l1(x, step):
+    return optim.soft_threshold(x, step)
+
+
+# name -> seed -> thunk. Names are "module.function" for the completeness check.
+CALLS = {
+    # information theory
+    "info.self_information": lambda s: lambda: info.self_information(_uniform(s, 4), base=2),
+    "info.entropy": lambda s: lambda: info.entropy(_simplex(s, 3, 4), base=2),
+    "info.cross_entropy": lambda s: lambda: info.cross_entropy(_simplex(s, 4), _simplex(s + 7, 4)),
+    "info.kl_divergence": lambda s: lambda: info.kl_divergence(_simplex(s, 4), _simplex(s + 7, 4)),
+    "info.js_divergence": lambda s: lambda: info.js_divergence(_simplex(s, 4), _simplex(s + 7, 4)),
+    "info.entropy_from_logits": lambda s: lambda: info.entropy_from_logits(_normal(s, 2, 5)),
+    "info.cross_entropy_from_logits":
+        lambda s: lambda: info.cross_entropy_from_logits(_normal(s, 5), _normal(s + 7, 5)),
+    "info.kl_divergence_from_logits":
+        lambda s: lambda: info.kl_divergence_from_logits(_normal(s, 5), _normal(s + 7, 5)),
+    "info.js_divergence_from_logits":
+        lambda s: lambda: info.js_divergence_from_logits(_normal(s, 5), _normal(s + 7, 5), axis=0),
+    "info.mutual_information": lambda s: lambda: info.mutual_information(_simplex(s, 3, 2)),
+    "info.contingency_table":
+        lambda s: lambda: info.contingency_table(_labels(s, 12, 3), _labels(s + 1, 12, 2),
+                                                 num_x=3, num_y=2),
+    "info.mutual_info_score":
+        lambda s: lambda: info.mutual_info_score(_labels(s, 12, 3), _labels(s + 1, 12, 2)),
+    "info.information_gain":
+        lambda s: lambda: info.information_gain(_labels(s, 12, 3), _labels(s + 1, 12, 2) == 1,
+                                                num_classes=3),
+    "info.kl": lambda s: lambda: info.kl(dist.Normal(0.1 * s, 1.0), dist.Normal(1.0, 2.0 + s)),
+    "info.kl_monte_carlo":
+        lambda s: lambda: info.kl_monte_carlo(jax.random.key(s), dist.Normal(0.0, 1.0 + s),
+                                              dist.Laplace(0.0, 1.0), 100),
+    # losses
+    "losses.softmax_cross_entropy":
+        lambda s: lambda: losses.softmax_cross_entropy(_normal(s, 6, 3), _labels(s, 6, 3)),
+    "losses.softmax_cross_entropy_with_probs":
+        lambda s: lambda: losses.softmax_cross_entropy_with_probs(_normal(s, 6, 3),
+                                                                  _simplex(s, 6, 3)),
+    "losses.sigmoid_binary_cross_entropy":
+        lambda s: lambda: losses.sigmoid_binary_cross_entropy(_normal(s, 6), _labels(s, 6, 2)),
+    "losses.gaussian_nll":
+        lambda s: lambda: losses.gaussian_nll(_normal(s, 6), _uniform(s, 6), _normal(s + 1, 6)),
+    "losses.laplace_nll":
+        lambda s: lambda: losses.laplace_nll(_normal(s, 6), _uniform(s, 6), _normal(s + 1, 6)),
+    "losses.poisson_nll":
+        lambda s: lambda: losses.poisson_nll(_normal(s, 6), _labels(s, 6, 4).astype(FLOAT)),
+    "losses.squared_error": lambda s: lambda: losses.squared_error(_normal(s, 6), _normal(s + 1, 6)),
+    "losses.huber": lambda s: lambda: losses.huber(_normal(s, 6), _normal(s + 1, 6), delta=0.5 + s),
+    "losses.hinge": lambda s: lambda: losses.hinge(_normal(s, 6), _labels(s, 6, 2)),
+    "losses.l2_penalty": lambda s: lambda: losses.l2_penalty({"w": _normal(s, 3), "b": 0.5 * s}),
+    "losses.l1_penalty": lambda s: lambda: losses.l1_penalty(_normal(s, 3)),
+    # metrics
+    "metrics.accuracy": lambda s: lambda: metrics.accuracy(_labels(s, 10, 3), _labels(s + 1, 10, 3)),
+    "metrics.confusion_matrix":
+        lambda s: lambda: metrics.confusion_matrix(_labels(s, 10, 3), _labels(s + 1, 10, 3)),
+    "metrics.precision":
+        lambda s: lambda: metrics.precision(_labels(s, 10, 3), _labels(s + 1, 10, 3),
+                                            average="macro"),
+    "metrics.recall":
+        lambda s: lambda: metrics.recall(_labels(s, 10, 2), _labels(s + 1, 10, 2)),
+    "metrics.f1":
+        lambda s: lambda: metrics.f1(_labels(s, 10, 3), _labels(s + 1, 10, 3), average="weighted"),
+    "metrics.log_loss": lambda s: lambda: metrics.log_loss(_labels(s, 6, 3), _simplex(s, 6, 3)),
+    "metrics.log_loss_from_logits":
+        lambda s: lambda: metrics.log_loss_from_logits(_labels(s, 6, 3), _normal(s, 6, 3)),
+    "metrics.mean_squared_error":
+        lambda s: lambda: metrics.mean_squared_error(_normal(s, 6), _normal(s + 1, 6)),
+    "metrics.r2_score": lambda s: lambda: metrics.r2_score(_normal(s, 6), _normal(s + 1, 6)),
+    # optimization: the same callable object each time reuses its program
+    "optim.minimize":
+        lambda s: lambda: optim.minimize(_quadratic, jnp.zeros(2), _normal(s, 2),
+                                         optimizer=_ADAM, max_steps=50),
+    "optim.lbfgs": lambda s: lambda: optim.lbfgs(_quadratic, _normal(s, 2), _normal(s + 1, 2)),
+    "optim.newton": lambda s: lambda: optim.newton(_quadratic, _normal(s, 2), _normal(s + 1, 2)),
+    "optim.fista":
+        lambda s: lambda: optim.fista(_quadratic, _prox_l1, jnp.zeros(2), _normal(s, 2)),
+    "optim.soft_threshold": lambda s: lambda: optim.soft_threshold(_normal(s, 4), 0.5 + s),
+    "optim.tree_norm": lambda s: lambda: optim.tree_norm({"a": _normal(s, 3), "b": _normal(s, 2)}),
+    "optim.check_grad": lambda s: lambda: optim.check_grad(_quadratic, _normal(s, 3), _normal(s, 3)),
+    "optim.mle":
+        lambda s: lambda: optim.mle(_gaussian_loglik, {"loc": 0.0 + s, "scale": 1.0},
+                                    _normal(s, 8), constraints={"loc": None,
+                                                                "scale": optim.positive}),
+    "optim.map_estimate":
+        lambda s: lambda: optim.map_estimate(_gaussian_loglik, _gaussian_logprior,
+                                             {"loc": 0.0, "scale": 1.0 + s}, _normal(s, 8),
+                                             constraints={"loc": None, "scale": optim.positive}),
+    "optim.interval": lambda s: lambda: optim.interval(0.0, 1.0 + s).forward(_normal(s, 3)),
+    # Bayes
+    "bayes.posterior": lambda s: lambda: bayes.posterior(_simplex(s, 4), _uniform(s, 4)),
+    "bayes.posterior_from_log":
+        lambda s: lambda: bayes.posterior_from_log(_normal(s, 4), _normal(s + 1, 4)),
+    "bayes.beta_bernoulli":
+        lambda s: lambda: bayes.beta_bernoulli(dist.Beta(1.0 + s, 2.0), _labels(s, 9, 2)),
+    "bayes.dirichlet_categorical":
+        lambda s: lambda: bayes.dirichlet_categorical(dist.Dirichlet(jnp.ones(3) + s),
+                                                      _labels(s, 9, 3)),
+    "bayes.gamma_poisson":
+        lambda s: lambda: bayes.gamma_poisson(dist.Gamma(2.0, 1.0 + s), _labels(s, 9, 5)),
+    "bayes.normal_normal":
+        lambda s: lambda: bayes.normal_normal(dist.Normal(0.0, 1.0 + s), _normal(s, 9), 0.5),
+    "bayes.bayesian_linear_regression":
+        lambda s: lambda: bayes.bayesian_linear_regression(
+            dist.NormalInverseGamma(jnp.zeros(2), jnp.eye(2) * (1.0 + s), 2.0, 1.0),
+            _normal(s, 9, 2), _normal(s + 1, 9)),
+    # Monte Carlo
+    "montecarlo.monte_carlo_mean":
+        lambda s: lambda: montecarlo.monte_carlo_mean(jax.random.key(s), _square,
+                                                      dist.Normal(0.0, 1.0 + s), 200),
+    # linear models, pure layer
+    "linear.least_squares": lambda s: lambda: linear.least_squares(_normal(s, 20, 3), _normal(s, 20)),
+    "linear.ridge": lambda s: lambda: linear.ridge(_normal(s, 20, 3), _normal(s, 20), 0.5 + s),
+    "linear.lasso": lambda s: lambda: linear.lasso(_normal(s, 20, 3), _normal(s, 20), 0.1 + s),
+    "linear.lasso_duality_gap":
+        lambda s: lambda: linear.lasso_duality_gap(jnp.eye(3), _normal(s, 3), 2.0, _normal(s, 3),
+                                                   0.1, 10.0),
+    "linear.linear_predict":
+        lambda s: lambda: linear.linear_predict(_normal(s, 5, 3), _normal(s, 3), 0.5),
+    "linear.logistic_regression":
+        lambda s: lambda: linear.logistic_regression(_normal(s, 20, 3), _labels(s, 20, 2),
+                                                     1.0 + s, num_classes=2),
+    "linear.logistic_logits":
+        lambda s: lambda: linear.logistic_logits(_normal(s, 5, 3), _normal(s, 1, 3), _normal(s, 1)),
+    "linear.logistic_log_proba":
+        lambda s: lambda: linear.logistic_log_proba(_normal(s, 5, 3), _normal(s, 3, 3),
+                                                    _normal(s, 3)),
+    "linear.logistic_nll":
+        lambda s: lambda: linear.logistic_nll((_normal(s, 1, 3), _normal(s, 1)), _normal(s, 5, 3),
+                                              _labels(s, 5, 2), jnp.ones(5, FLOAT)),
+    "linear.logistic_objective":
+        lambda s: lambda: linear.logistic_objective((_normal(s, 1, 3), _normal(s, 1)),
+                                                    _normal(s, 5, 3), _labels(s, 5, 2),
+                                                    jnp.ones(5, FLOAT), 1.0 + s, "l2"),
+    "linear.logistic_hessian":
+        lambda s: lambda: linear.logistic_hessian((_normal(s, 1, 3), _normal(s, 1)),
+                                                  _normal(s, 5, 3), _labels(s, 5, 2),
+                                                  jnp.ones(5, FLOAT), 1.0 + s, "l2"),
+    "linear.gaussian_naive_bayes":
+        lambda s: lambda: linear.gaussian_naive_bayes(_normal(s, 12, 3), _labels(s, 12, 3),
+                                                      num_classes=3),
+    "linear.gaussian_naive_bayes_log_proba":
+        lambda s: lambda: linear.gaussian_naive_bayes_log_proba(
+            _normal(s, 5, 3), _normal(s, 2, 3), _uniform(s, 2, 3), _simplex(s, 2)),
+}
+
+
+def _run(thunk):
+    return jax.block_until_ready(thunk())
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_second_call_compiles_nothing(name):
+    make = CALLS[name]
+    _run(make(0))
+    thunk = make(1)
+    with compilations() as counted:
+        _run(thunk)
+    assert counted() == 0, f"{name}: a second call with the same shapes compiled {counted()}"
+
+
+# Distributions: constructed from new parameter values, same shapes, every method.
+DISTRIBUTIONS = {
+    "Normal": lambda s: dist.Normal(_normal(s, 3), _uniform(s, 3)),
+    "Laplace": lambda s: dist.Laplace(_normal(s, 3), _uniform(s, 3)),
+    "Uniform": lambda s: dist.Uniform(_uniform(s, 3) - 1.0, _uniform(s, 3) + 1.0),
+    "Gamma": lambda s: dist.Gamma(_uniform(s, 3, low=1.0, high=3.0), _uniform(s, 3)),
+    "Beta": lambda s: dist.Beta(_uniform(s, 3, low=1.0, high=3.0), _uniform(s, 3, low=1.0, high=3.0)),
+    "Bernoulli": lambda s: dist.Bernoulli(probs=_uniform(s, 3)),
+    "Categorical": lambda s: dist.Categorical(logits=_normal(s, 2, 4)),
+    "Poisson": lambda s: dist.Poisson(_uniform(s, 3, low=1.0, high=30.0)),
+    "MultivariateNormal": lambda s: dist.MultivariateNormal(
+        _normal(s, 2), scale_tril=jnp.eye(2, dtype=FLOAT) * (1.0 + s)),
+    "Dirichlet": lambda s: dist.Dirichlet(_uniform(s, 3, low=1.0, high=3.0)),
+    "StudentT": lambda s: dist.StudentT(_uniform(s, 3, low=3.0, high=9.0), _normal(s, 3),
+                                        _uniform(s, 3)),
+    "InverseGamma": lambda s: dist.InverseGamma(_uniform(s, 3, low=3.0, high=5.0),
+                                                _uniform(s, 3)),
+    "NegativeBinomial": lambda s: dist.NegativeBinomial(_uniform(s, 3, low=1.0, high=5.0),
+                                                        probs=_uniform(s, 3)),
+}
+METHODS = ("log_prob", "prob", "sample", "entropy", "mean", "variance", "stddev")
+
+
+def _method_call(distribution, method: str, seed: int):
+    if method == "sample":
+        return lambda: distribution.sample(jax.random.key(seed), (4,))
+    if method in ("log_prob", "prob"):
+        point = distribution.sample(jax.random.key(seed + 10), ())
+        return lambda: getattr(distribution, method)(point)
+    return getattr(distribution, method)
+
+
+@pytest.mark.parametrize("family", sorted(DISTRIBUTIONS))
+def test_distribution_methods_compile_once(family):
+    make = DISTRIBUTIONS[family]
+    for method in METHODS:
+        _run(_method_call(make(0), method, 0))
+        with compilations() as counted:
+            distribution = make(1)
+            _run(_method_call(distribution, method, 1))
+        assert counted() == 0, f"{family}.{method}: the second call compiled {counted()}"
+
+
+def test_normal_inverse_gamma_compiles_once():
+    def calls(s):
+        prior = dist.NormalInverseGamma(_normal(s, 2), jnp.eye(2, dtype=FLOAT) * (1.0 + s),
+                                        2.0 + s, 1.0)
+        weights, variance = prior.sample(jax.random.key(s), ())
+        return [lambda: prior.log_prob(weights, variance),
+                lambda: prior.sample(jax.random.key(s), (3,)),
+                lambda: prior.predictive(_normal(s, 4, 2)).mean(),
+                lambda: prior.variance_distribution().mean()]
+
+    for thunk in calls(0):
+        _run(thunk)
+    with compilations() as counted:
+        for thunk in calls(1):
+            _run(thunk)
+    assert counted() == 0
+
+
+def test_distribution_fits_compile_once():
+    def fits(s):
+        x = _uniform(s, 20, low=0.5, high=3.0)
+        return [lambda: dist.Normal.fit(x), lambda: dist.Laplace.fit(x),
+                lambda: dist.Uniform.fit(x), lambda: dist.Gamma.fit(x),
+                lambda: dist.Poisson.fit(jnp.round(x)), lambda: dist.Bernoulli.fit(x > 1.5),
+                lambda: dist.Categorical.fit(_labels(s, 20, 3), 3),
+                lambda: dist.MultivariateNormal.fit(_normal(s, 20, 2))]
+
+    for thunk in fits(0):
+        _run(thunk)
+    with compilations() as counted:
+        for thunk in fits(1):
+            _run(thunk)
+    assert counted() == 0
+
+
+# Estimators: fit and every method, on iris; the second round uses other rows' values.
+def _iris(seed):
+    X, y = load_iris(return_X_y=True)
+    order = _rng(seed).permutation(len(y))
+    return X[order].astype(FLOAT), y[order]
+
+
+ESTIMATORS = {
+    "LogisticRegression": (lambda: mlmath.LogisticRegression(), "classifier"),
+    "GaussianNB": (lambda: mlmath.GaussianNB(), "classifier"),
+    "LinearRegression": (lambda: mlmath.LinearRegression(), "regressor"),
+    "Ridge": (lambda: mlmath.Ridge(alpha=0.5), "regressor"),
+    "Lasso": (lambda: mlmath.Lasso(alpha=0.01), "regressor"),
+}
+PREDICTORS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+def _estimator_round(name: str, seed: int):
+    make, kind = ESTIMATORS[name]
+    X, y = _iris(seed)
+    if kind == "regressor":
+        X, y = X[:, :3], X[:, 3]
+    model = make().fit(X, y)
+    outputs = [model.coef_ if hasattr(model, "coef_") else model.theta_]
+    for method in PREDICTORS:
+        if hasattr(model, method):
+            outputs.append(getattr(model, method)(X[:7]))
+    outputs.append(model.score(X, y))
+    # JAX input, as well as NumPy input
+    outputs.append(model.predict(jnp.asarray(X[:7])))
+    return outputs
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_estimator_methods_compile_once(name):
+    jax.block_until_ready(_estimator_round(name, 0))
+    with compilations() as counted:
+        jax.block_until_ready(_estimator_round(name, 1))
+    assert counted() == 0, f"{name}: fit/predict/score compiled {counted()} on the second round"
+
+
+# Rejected input: the error is raised before anything is compiled, every time.
+REJECTED = {
+    "info.entropy bad base": lambda: info.entropy(jnp.ones(3) / 3, base=-1.0),
+    "info.kl_divergence shapes": lambda: info.kl_divergence(jnp.ones(3) / 3, jnp.ones(4) / 4),
+    "losses.softmax_cross_entropy axis":
+        lambda: losses.softmax_cross_entropy(jnp.zeros((2, 3)), jnp.zeros(2, int), axis=5),
+    "metrics.accuracy lengths": lambda: metrics.accuracy(jnp.zeros(3, int), jnp.zeros(4, int)),
+    "optim.minimize steps":
+        lambda: optim.minimize(_quadratic, jnp.zeros(2), jnp.ones(2), optimizer=_ADAM,
+                               max_steps=-1),
+    "Normal.sample shape": lambda: dist.Normal(0.0, 1.0).sample(jax.random.key(0), (-1,)),
+    "LogisticRegression NaN": lambda: mlmath.LogisticRegression().fit(
+        np.array([[0.0, np.nan], [1.0, 2.0]]), np.array([0, 1])),
+    "LogisticRegression features": lambda: mlmath.LogisticRegression().fit(
+        *_iris(0)).predict(np.zeros((3, 2))),
+    "Ridge targets": lambda: mlmath.Ridge().fit(np.ones((4, 2)), np.ones(3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REJECTED))
+def test_rejected_input_leaves_no_program_behind(name):
+    call = REJECTED[name]
+    with pytest.raises((ValueError, TypeError)):
+        call()
+    with compilations() as counted, pytest.raises((ValueError, TypeError)):
+        call()
+    assert counted() == 0, f"{name}: a rejected call compiled {counted()} programs"
+
+
+# ---------------------------------------------------------------------------------------
+# completeness: every public function of these modules is in the catalogue
+
+_NOT_FUNCTIONS = {"info.register_kl"}  # a decorator that registers a closed form
+
+
+def _public_functions():
+    modules = {"info": info, "losses": losses, "metrics": metrics, "optim": optim,
+               "bayes": bayes, "montecarlo": montecarlo, "linear": linear}
+    names = []
+    for prefix, module in modules.items():
+        for attribute in module.__all__:
+            obj = getattr(module, attribute)
+            if inspect.isclass(obj) or not callable(obj):
+                continue
+            names.append(f"{prefix}.{attribute}")
+    return names
+
+
+def test_the_catalogue_covers_every_public_function():
+    missing = sorted(set(_public_functions()) - set(CALLS) - _NOT_FUNCTIONS)
+    assert not missing, f"public functions without a compile-once check: {missing}"
+    families = {name for name in distributions.__all__
+                if inspect.isclass(getattr(distributions, name))} - {"Distribution",
+                                                                    "NormalInverseGamma"}
+    assert families <= set(DISTRIBUTIONS), sorted(families - set(DISTRIBUTIONS))
+    estimators = {name for name in mlmath.__all__ if inspect.isclass(getattr(mlmath, name))}
+    assert estimators <= set(ESTIMATORS), sorted(estimators - set(ESTIMATORS))
+
+
+def test_the_counter_counts():
+    """The check can fail: a new shape, or a fresh lambda under jit, does compile."""
+    info.entropy(_simplex(0, 3))
+    with compilations() as counted:
+        info.entropy(_simplex(0, 5))
+    assert counted() >= 1
+    with compilations() as counted:
+        optim.lbfgs(lambda x: jnp.sum((x - 1.0) ** 2), jnp.zeros(2))
+    assert counted() >= 1
