@@ -2,7 +2,10 @@
 
 Prints one row per case: the compile time of the mlmath program, its steady-state median
 time, the reference's median time measured in the same run, and the speed-up
-(reference time / mlmath time). Runs on whatever device JAX finds.
+(reference time / mlmath time). Then the ``first_call`` table, which has no reference:
+first and second call of the README's tour, of calls with latency targets and of every
+estimator, each group in fresh processes, with and without the persistent compilation
+cache (``benchmarks/first_call.py``). Runs on whatever device JAX finds.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks import cases as benchmark_cases
-from benchmarks._harness import format_table, run_case, settle_thread_pools
+from benchmarks import first_call
+from benchmarks._harness import Case, format_table, run_case, settle_thread_pools
+from benchmarks.first_call import format_report as format_first_call
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run only these: {', '.join(benchmark_cases.ALL)}")
     parser.add_argument("--repeats", type=int, default=5,
                         help="minimum timed repetitions per side (default: 5)")
+    parser.add_argument("--processes", type=int, metavar="N",
+                        help="fresh processes per first_call group (default: 3, 1 at tiny)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--threads", choices=("settle", "as-found"), default="settle",
                         help="give every BLAS library but NumPy's one thread before timing "
@@ -46,13 +53,22 @@ def main(argv: list[str] | None = None) -> int:
         print("threads: as found")
     print()
     results = []
-    for case in selected:
+    for case in (c for c in selected if isinstance(c, Case)):
         results.append(run_case(case, repeats=options.repeats))
         print(f"  done: {case.name} vs {case.reference_name}", file=sys.stderr)
-    print(format_table(results))
+    if results:
+        print(format_table(results))
     for result in results:
         if result.notes:
             print(f"  note ({result.name} vs {result.reference_name}): {result.notes}")
+    reports = [
+        first_call.run(case, options.processes, settle_threads=options.threads == "settle",
+                       progress=lambda message: print(f"  done: {message}", file=sys.stderr))
+        for case in selected if isinstance(case, first_call.FirstCallCase)
+    ]
+    for report in reports:
+        print()
+        print(format_first_call(report))
     if options.json:
         payload = {
             "size": options.size,
@@ -60,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             "device": f"{devices[0].platform} ({devices[0].device_kind})",
             "results": [r.as_dict() for r in results],
         }
+        if reports:
+            payload["first_call"] = reports[0].as_dict()
         with open(options.json, "w") as handle:
             json.dump(payload, handle, indent=2)
     return 0

@@ -3,7 +3,8 @@
 Each function returns ``Case`` objects for a size ("tiny" is for the test suite, "small" is
 the default, "medium" and "large" are for accelerators). The kernels take float32 inputs, the
 dtype models are trained in; the estimation cases (``benchmarks/estimation.py``) run in
-float64, as scikit-learn does.
+float64, as scikit-learn does. ``first_call`` (``benchmarks/first_call.py``) has no
+reference: it is a ``FirstCallCase``, timed in fresh processes and reported on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import optax
 import scipy.special
 import scipy.stats
 
-from benchmarks import estimation
+from benchmarks import estimation, first_call
 from benchmarks._harness import Case
 from mlmath.distributions import MultivariateNormal
 from mlmath.info import kl_divergence_from_logits
@@ -146,17 +147,22 @@ ALL = {
     "categorical_kl": kl_cases,
     "logreg_fit": estimation.logistic_cases,
     "model_grid": estimation.grid_cases,
+    # no reference library: a FirstCallCase, run in fresh processes and reported in a
+    # table of its own (benchmarks/first_call.py)
+    first_call.NAME: first_call.cases,
 }
 
 
-def build(size: str, only: list[str] | None = None, seed: int = 0) -> list[Case]:
+def build(size: str, only: list[str] | None = None, seed: int = 0
+          ) -> list[Case | first_call.FirstCallCase]:
+    """The selected benchmarks: ``Case`` objects, and the ``first_call`` case if selected."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
     unknown = set(only or ()) - set(ALL)
     if unknown:
         raise ValueError(f"unknown benchmark(s) {sorted(unknown)}; choose from {sorted(ALL)}")
     rng = np.random.default_rng(seed)
-    cases: list[Case] = []
+    cases: list[Case | first_call.FirstCallCase] = []
     for name, factory in ALL.items():
         if only and name not in only:
             continue

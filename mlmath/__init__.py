@@ -6,6 +6,8 @@ map of the package.
 """
 
 from mlmath import bayes, distributions, info, linear, losses, metrics, montecarlo, optim
+from mlmath._compilation_cache import enable_compilation_cache
+from mlmath._estimator import NotFittedError
 from mlmath.linear import GaussianNB, Lasso, LinearRegression, LogisticRegression, Ridge
 
 __version__ = "0.1.0"
@@ -15,9 +17,11 @@ __all__ = [
     "Lasso",
     "LinearRegression",
     "LogisticRegression",
+    "NotFittedError",
     "Ridge",
     "bayes",
     "distributions",
+    "enable_compilation_cache",
     "info",
     "linear",
     "losses",
