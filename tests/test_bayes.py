@@ -20,6 +20,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import mpmath
 import numpy as np
 import pytest
 from scipy import integrate, stats
@@ -48,7 +49,7 @@ from mlmath.distributions import (
     NormalInverseGamma,
     StudentT,
 )
-from tests.composability import check_composable
+from tests.composability import check_composable, check_gradient
 from tests.conftest import X64, assert_close, rounded, rtol_for
 
 # Compiled once per shape: eager dispatch of these graphs compiles every primitive on its own
@@ -757,3 +758,195 @@ def test_bayesian_linear_regression_composable(dtype):
 def test_bad_input(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+# ----------------------------------------------------------------------------------------
+# Log evidences at the extremes: no observations to 10^7, concentrations from 1e-3 to 1e6,
+# all successes and all failures, against mpmath's loggamma at 40 digits (scipy's float64
+# gammaln differences themselves lose ~1e-8 at n = 10^7), evaluated at the dtype-rounded
+# parameters and the exact integer counts. Held to the project's tolerance
+# |error| <= rtol (1 + |value|), also where the value is of order 1e-2 and the lgamma
+# terms of order 1e8.
+
+EXTREME_CONCENTRATIONS = [1e-3, 1.0, 1e6]
+BIG_N = 10**7
+
+
+def mp_log_beta_ratio(alpha, counts):
+    """log B(alpha + c) - log B(alpha) by mpmath at 40 digits (exact float64 alpha)."""
+    with mpmath.workdps(40):
+        alpha = [mpmath.mpf(float(v)) for v in alpha]
+        total, n = sum(alpha), sum(int(c) for c in counts)
+        value = (sum(mpmath.loggamma(a + int(c)) - mpmath.loggamma(a)
+                     for a, c in zip(alpha, counts, strict=True))
+                 - mpmath.loggamma(total + n) + mpmath.loggamma(total))
+        return float(value)
+
+
+def flips_with_heads(n, heads):
+    """(n, len(heads)) 0/1 data, column j with heads[j] ones."""
+    x = np.zeros((n, len(heads)), np.int8)
+    for j, k in enumerate(heads):
+        x[:k, j] = 1
+    return jnp.asarray(x)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, BIG_N])
+def test_beta_bernoulli_evidence_extremes(n, dtype):
+    heads = sorted({n, 0, n // 2, max(n - 1, 0)})  # all successes, all failures, between
+    pairs = list(itertools.product(EXTREME_CONCENTRATIONS, repeat=2))
+    a, a64 = rounded([[p[0]] for p in pairs], dtype)  # (9, 1) priors x (len(heads),) data
+    b, b64 = rounded([[p[1]] for p in pairs], dtype)
+    update = beta_bernoulli_jit(Beta(a, b), flips_with_heads(n, heads))
+    expected = [[mp_log_beta_ratio([a64[i, 0], b64[i, 0]], [k, n - k]) for k in heads]
+                for i in range(len(pairs))]
+    assert update.log_marginal_likelihood.shape == (len(pairs), len(heads))
+    assert_close(update.log_marginal_likelihood, expected, dtype)
+    if n == 0:  # nothing observed: exactly log 1
+        np.testing.assert_array_equal(np.asarray(update.log_marginal_likelihood), 0.0)
+
+
+def test_beta_bernoulli_evidence_issue_example(dtype):
+    """The reported case: n = 10^6 flips, Beta(1, 1), all successes: log(1 / (n + 1))."""
+    n = 10**6
+    update = beta_bernoulli_jit(Beta(jnp.ones((), dtype), jnp.ones((), dtype)),
+                                jnp.ones(n, jnp.int8))
+    assert_close(update.log_marginal_likelihood, -math.log(n + 1), dtype)
+
+
+@pytest.mark.parametrize("n", [0, 1, BIG_N])
+def test_dirichlet_categorical_evidence_extremes(n, dtype):
+    count_sets = [[n, 0, 0], [0, 0, n], [n - n // 2 - n // 3, n // 2, n // 3]]
+    if n >= 2:
+        count_sets.append([n - 2, 1, 1])
+    alphas = [[1.0, 1.0, 1.0], [1e-3, 1e-3, 1e-3], [1e6, 1e6, 1e6], [1e6, 1e-3, 1e-3],
+              [1e-3, 1e-3, 1e6], [1e-3, 1.0, 1e6]]
+    alpha, alpha64 = rounded(np.asarray(alphas)[:, None, :], dtype)  # (6, 1, 3)
+    labels = np.stack([np.repeat(np.arange(3), c) for c in count_sets], axis=1)
+    update = dirichlet_categorical_jit(Dirichlet(alpha), jnp.asarray(labels.astype(np.int32)))
+    expected = [[mp_log_beta_ratio(alpha64[i, 0], c) for c in count_sets]
+                for i in range(len(alphas))]
+    assert_close(update.log_marginal_likelihood, expected, dtype)
+
+
+def mp_gamma_poisson_evidence(a, b, counts):
+    """The Gamma-Poisson log evidence by mpmath at 40 digits, log x! by multiplicity."""
+    values, multiplicity = np.unique(np.asarray(counts, np.int64), return_counts=True)
+    total, n = int(np.sum(counts)), len(counts)
+    with mpmath.workdps(40):
+        a, b = mpmath.mpf(float(a)), mpmath.mpf(float(b))
+        log_factorials = sum(int(m) * mpmath.loggamma(int(v) + 1)
+                             for v, m in zip(values, multiplicity, strict=True))
+        return float(-log_factorials + a * mpmath.log(b) - mpmath.loggamma(a)
+                     + mpmath.loggamma(a + total) - (a + total) * mpmath.log(b + n))
+
+
+@pytest.mark.parametrize("n", [0, 1, BIG_N])
+def test_gamma_poisson_evidence_extremes(n, dtype):
+    rng = np.random.default_rng(30)
+    columns = [np.zeros(n, np.int32), np.full(n, 1000, np.int32),
+               rng.poisson(4.0, n).astype(np.int32)]
+    pairs = list(itertools.product(EXTREME_CONCENTRATIONS, repeat=2))
+    a, a64 = rounded([[p[0]] for p in pairs], dtype)
+    rate, rate64 = rounded([[p[1]] for p in pairs], dtype)
+    update = gamma_poisson_jit(Gamma(a, rate), jnp.asarray(np.stack(columns, axis=1)))
+    expected = [[mp_gamma_poisson_evidence(a64[i, 0], rate64[i, 0], c) for c in columns]
+                for i in range(len(pairs))]
+    assert_close(update.log_marginal_likelihood, expected, dtype)
+    if n == 0:
+        np.testing.assert_array_equal(np.asarray(update.log_marginal_likelihood), 0.0)
+
+
+def test_normal_normal_evidence_far_from_the_prior_mean(dtype):
+    """10^6 observations at 1000 +- 0.01 with sigma = 0.01, the prior at -2.5: the textbook
+    quadratic form subtracts two numbers of order 1e16; the reference sums in extended
+    precision (long double, ~1e-19 relative, on the rounded data)."""
+    n = 10**6
+    rng = np.random.default_rng(31)
+    x, x64 = rounded(1000.0 + 0.01 * rng.normal(size=n), dtype)
+    mu0, mu064 = rounded(-2.5, dtype)
+    tau0, tau064 = rounded(100.0, dtype)
+    sigma, sigma64 = rounded(0.01, dtype)
+    update = normal_normal_jit(Normal(mu0, tau0), x, sigma)
+    c = x64.astype(np.longdouble) - np.longdouble(mu064)
+    s2, t2 = np.longdouble(sigma64) ** 2, np.longdouble(tau064) ** 2
+    spread = s2 + n * t2
+    mean = np.sum(c) / n
+    quadratic = np.sum((c - mean) ** 2) / s2 + n * mean * mean / spread
+    expected = -0.5 * (n * np.log(2 * np.pi, dtype=np.longdouble) + (n - 1) * np.log(s2)
+                       + np.log(spread) + quadratic)
+    assert_close(update.log_marginal_likelihood, float(expected), dtype)
+
+
+def mp_regression_evidence(a0, b0, half_n, b_n, log_det_ratio):
+    """The NIG evidence's lgamma / log part by mpmath, given b_n and log(|L0| / |Ln|)."""
+    with mpmath.workdps(40):
+        a0, b0, b_n = (mpmath.mpf(float(v)) for v in (a0, b0, b_n))
+        a_n = a0 + mpmath.mpf(half_n)
+        return float(-half_n * mpmath.log(2 * mpmath.pi) + mpmath.mpf(float(log_det_ratio)) / 2
+                     + a0 * mpmath.log(b0) - a_n * mpmath.log(b_n)
+                     + mpmath.loggamma(a_n) - mpmath.loggamma(a0))
+
+
+@pytest.mark.parametrize("n", [1, 10, 10**5])
+@pytest.mark.parametrize("a0", [1e-3, 2.5, 1e6])
+def test_bayesian_linear_regression_evidence_extremes(n, a0, dtype):
+    """One feature (closed forms in extended precision) and a shape a0 from 1e-3 to 1e6:
+    lgamma(a0 + n/2) - lgamma(a0) and a0 log b0 - a_n log b_n are each ~1e7 at a0 = 1e6."""
+    rng = np.random.default_rng(32)
+    X, X64 = rounded(rng.normal(size=(n, 1)) + 0.5, dtype)
+    y, y64 = rounded(0.8 * X64[:, 0] + 0.3 * rng.normal(size=n), dtype)
+    m0, m064 = rounded([0.2], dtype)
+    L0, L064 = rounded([[1.5]], dtype)
+    a, a064 = rounded(a0, dtype)
+    b0, b064 = rounded(0.7 * a0, dtype)  # prior mean noise precision about 1.4
+    result = bayesian_linear_regression_jit(NormalInverseGamma(m0, L0, a, b0), X, y)
+    x, t = X64[:, 0].astype(np.longdouble), y64.astype(np.longdouble)
+    precision = np.longdouble(L064[0, 0]) + np.sum(x * x)
+    mean = (np.longdouble(L064[0, 0]) * np.longdouble(m064[0]) + np.sum(x * t)) / precision
+    residual = t - x * mean
+    b_n = np.longdouble(b064) + 0.5 * (np.sum(residual * residual)
+                                       + np.longdouble(L064[0, 0]) * (mean - m064[0]) ** 2)
+    log_det_ratio = np.log(np.longdouble(L064[0, 0]) / precision)
+    expected = mp_regression_evidence(a064, b064, 0.5 * n, b_n, log_det_ratio)
+    assert_close(result.log_marginal_likelihood, expected, dtype)
+
+
+def test_evidence_gradients_at_the_extremes(dtype):
+    """Gradients with respect to the prior parameters: against the closed form (digamma
+    differences, by mpmath) for Beta-Bernoulli, and central differences (float64) for all."""
+    if not gradient_check_dtype(dtype):
+        pytest.skip("the float64 gradient check runs once per mode")
+    n = 10**6
+    heads = [n, 0, 3 * n // 4]
+    flips = flips_with_heads(n, heads)
+    counts = jnp.asarray(np.stack([np.zeros(n // 10, np.int32), np.full(n // 10, 1000, np.int32)],
+                                  axis=1))
+    labels = jnp.asarray(np.repeat(np.arange(3), [n - 10, 0, 10]).astype(np.int32))
+    pairs = [(1e-3, 1e6), (1e6, 1e-3), (1.0, 1e-3), (1e6, 1e6)]
+    with jax.enable_x64(True):
+        # a batch of priors (4, 1) against the data sets: one compiled function each
+        a, b = (jnp.asarray([[p[i]] for p in pairs], jnp.float64) for i in (0, 1))
+        beta_evidence = jax.jit(
+            lambda a, b: beta_bernoulli(Beta(a, b), flips).log_marginal_likelihood)
+        # row i of the evidences depends on prior i only: the gradient of their total
+        grad_a, grad_b = jax.grad(lambda a, b: jnp.sum(beta_evidence(a, b)),
+                                  argnums=(0, 1))(a, b)
+        psi = mpmath.digamma
+        with mpmath.workdps(40):
+            expected_a = [float(sum(psi(p[0] + k) - psi(p[0]) - psi(p[0] + p[1] + n)
+                                    + psi(p[0] + p[1]) for k in heads)) for p in pairs]
+            expected_b = [float(sum(psi(p[1] + (n - k)) - psi(p[1]) - psi(p[0] + p[1] + n)
+                                    + psi(p[0] + p[1]) for k in heads)) for p in pairs]
+        assert_close(grad_a[:, 0], expected_a, rtol=1e-9)
+        assert_close(grad_b[:, 0], expected_b, rtol=1e-9)
+        check_gradient(beta_evidence, (a, b), argnums=(0, 1))
+        check_gradient(
+            jax.jit(lambda a, b: gamma_poisson(Gamma(a, b), counts).log_marginal_likelihood),
+            (a, b), argnums=(0, 1))
+        alpha = jnp.asarray([[1e-3, 1.0, 1e6], [1e6, 1e-3, 1e-3], [2.0, 3.0, 1e-3]],
+                            jnp.float64)
+        check_gradient(
+            jax.jit(lambda alpha: dirichlet_categorical(Dirichlet(alpha),
+                                                        labels).log_marginal_likelihood),
+            (alpha,), argnums=(0,))
