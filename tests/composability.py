@@ -53,6 +53,28 @@ def _to_float64(tree):
     )
 
 
+# Compiled programs per function under test, so that a test which checks the same function
+# object at several points (parametrized cases of the same shapes and dtypes) compiles once.
+_COMPILED: dict = {}
+
+
+def _compiled(kind: str, function: Callable, build: Callable):
+    key = (kind, function)
+    if key not in _COMPILED:
+        _COMPILED[key] = build()
+    return _COMPILED[key]
+
+
+def _value_and_gradients(function: Callable, argnums: tuple[int, ...]):
+    """``jit(value_and_grad)`` of ``<weights, function(*arguments)>``, the weights an argument."""
+    def scalar(weights, *arguments):
+        leaves = jax.tree_util.tree_leaves(function(*arguments))
+        return sum(jnp.sum(w * leaf) for w, leaf in zip(weights, leaves, strict=True))
+
+    return _compiled(("value_and_grad", argnums), function, lambda: jax.jit(
+        jax.value_and_grad(scalar, argnums=tuple(i + 1 for i in argnums))))
+
+
 def check_gradient(function: Callable, args: Sequence, argnums: Sequence[int],
                    *, step: float = 1e-6, directions: int = 2, seed: int = 0,
                    rtol: float = 1e-5) -> None:
@@ -60,24 +82,31 @@ def check_gradient(function: Callable, args: Sequence, argnums: Sequence[int],
 
     Runs in float64. Directions are relative to the size of each coordinate (so positive
     parameters stay positive for small steps); coordinates equal to zero move by 1e-3.
+
+    ``<w, function>`` and its gradient are compiled once (one ``jit`` of ``value_and_grad``)
+    and that program is reused at the check point and at every shifted point of the central
+    differences, rather than re-running the function op by op at each of them.
     """
     rng = np.random.default_rng(seed)
+    argnums = tuple(argnums)
     with jax.enable_x64(True):
         args = [_to_float64(a) for a in args]
-        output = function(*args)
+        # only the output's shapes are needed for the weights: no evaluation
+        output = jax.eval_shape(function, *args)
         weights = [
-            jnp.asarray(rng.normal(size=jnp.shape(leaf)))
+            jnp.asarray(rng.normal(size=leaf.shape))
             for leaf in jax.tree_util.tree_leaves(output)
         ]
 
-        def scalar(*arguments):
-            leaves = jax.tree_util.tree_leaves(function(*arguments))
-            return sum(jnp.sum(w * leaf) for w, leaf in zip(weights, leaves, strict=True))
+        value_and_gradients = _value_and_gradients(function, argnums)
 
-        value = float(scalar(*args))
+        def evaluate(arguments):
+            return value_and_gradients(weights, *arguments)
+
+        value, gradients = evaluate(args)
+        value = float(value)
         assert np.isfinite(value), f"the function is not finite at the check point: {value}"
-        for argnum in argnums:
-            gradient = jax.grad(scalar, argnums=argnum)(*args)
+        for argnum, gradient in zip(argnums, gradients, strict=True):
             for leaf in jax.tree_util.tree_leaves(gradient):
                 assert np.all(np.isfinite(np.asarray(leaf))), f"non-finite gradient: {leaf}"
             for _ in range(directions):
@@ -98,7 +127,7 @@ def check_gradient(function: Callable, args: Sequence, argnums: Sequence[int],
                     moved[argnum] = jax.tree_util.tree_map(
                         lambda point, move: point + sign * step * move, args[argnum], tangent
                     )
-                    return float(scalar(*moved))
+                    return float(evaluate(moved)[0])
 
                 numeric = (shifted(1.0) - shifted(-1.0)) / (2.0 * step)
                 tolerance = rtol * max(abs(analytic), abs(numeric)) + 1e-8 * max(1.0, abs(value))
@@ -112,6 +141,11 @@ def check_composable(function: Callable, args: Sequence, batch: Sequence[Sequenc
                      *, grad_argnums: Sequence[int] = (), gradient_args: Sequence | None = None,
                      seed: int = 0):
     """Run ``function`` plain, under ``jit``, under ``vmap`` and through ``grad``.
+
+    The function is called plainly (op by op) once, at ``args``; the ``jit`` result there
+    must match it. The ``vmap`` over ``batch`` runs compiled (``jit(vmap(function))``) and
+    each of its elements must match the jitted function at that element, which reuses the
+    one compiled program (the elements have the shapes of ``args``).
 
     Args:
         function: the function under test, of positional array (or pytree) arguments.
@@ -127,16 +161,17 @@ def check_composable(function: Callable, args: Sequence, batch: Sequence[Sequenc
     """
     result = function(*args)
     dtype = _output_dtype(result)
-    _assert_trees_close(jax.jit(function)(*args), result, dtype, "jit differs from plain call")
+    jitted = _compiled("jit", function, lambda: jax.jit(function))
+    _assert_trees_close(jitted(*args), result, dtype, "jit differs from plain call")
 
     batch = list(batch) if batch is not None else [tuple(args), tuple(args)]
     stacked = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *batch)
-    batched = jax.vmap(function)(*stacked)
+    batched = _compiled("vmap", function, lambda: jax.jit(jax.vmap(function)))(*stacked)
     for index, arguments in enumerate(batch):
-        expected = function(*arguments)
+        expected = jitted(*arguments)
         _assert_trees_close(
             jax.tree_util.tree_map(lambda leaf, i=index: leaf[i], batched), expected, dtype,
-            f"vmap element {index} differs from the plain call",
+            f"vmap element {index} differs from the jitted call",
         )
     if grad_argnums:
         check_gradient(function, gradient_args if gradient_args is not None else args,
@@ -163,6 +198,8 @@ def check_composable_packed(function, batch, argnums=()):
         return function(*(next(differentiated) if i in argnums else next(others)
                           for i in range(count)))
 
+    # the same packed function for the same function: its compiled programs are reused
+    shared = _compiled(("packed", argnums, count), function, lambda: packed)
     packed_batch = [split(args) for args in batch]
-    return check_composable(packed, packed_batch[0], packed_batch,
+    return check_composable(shared, packed_batch[0], packed_batch,
                             grad_argnums=(0,) if argnums else ())

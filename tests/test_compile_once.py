@@ -113,13 +113,15 @@ CALLS = {
         lambda s: lambda: losses.laplace_nll(_normal(s, 6), _uniform(s, 6), _normal(s + 1, 6)),
     "losses.poisson_nll":
         lambda s: lambda: losses.poisson_nll(_normal(s, 6), _labels(s, 6, 4).astype(FLOAT)),
-    "losses.squared_error": lambda s: lambda: losses.squared_error(_normal(s, 6), _normal(s + 1, 6)),
+    "losses.squared_error":
+        lambda s: lambda: losses.squared_error(_normal(s, 6), _normal(s + 1, 6)),
     "losses.huber": lambda s: lambda: losses.huber(_normal(s, 6), _normal(s + 1, 6), delta=0.5 + s),
     "losses.hinge": lambda s: lambda: losses.hinge(_normal(s, 6), _labels(s, 6, 2)),
     "losses.l2_penalty": lambda s: lambda: losses.l2_penalty({"w": _normal(s, 3), "b": 0.5 * s}),
     "losses.l1_penalty": lambda s: lambda: losses.l1_penalty(_normal(s, 3)),
     # metrics
-    "metrics.accuracy": lambda s: lambda: metrics.accuracy(_labels(s, 10, 3), _labels(s + 1, 10, 3)),
+    "metrics.accuracy":
+        lambda s: lambda: metrics.accuracy(_labels(s, 10, 3), _labels(s + 1, 10, 3)),
     "metrics.confusion_matrix":
         lambda s: lambda: metrics.confusion_matrix(_labels(s, 10, 3), _labels(s + 1, 10, 3)),
     "metrics.precision":
@@ -145,7 +147,8 @@ CALLS = {
         lambda s: lambda: optim.fista(_quadratic, _prox_l1, jnp.zeros(2), _normal(s, 2)),
     "optim.soft_threshold": lambda s: lambda: optim.soft_threshold(_normal(s, 4), 0.5 + s),
     "optim.tree_norm": lambda s: lambda: optim.tree_norm({"a": _normal(s, 3), "b": _normal(s, 2)}),
-    "optim.check_grad": lambda s: lambda: optim.check_grad(_quadratic, _normal(s, 3), _normal(s, 3)),
+    "optim.check_grad":
+        lambda s: lambda: optim.check_grad(_quadratic, _normal(s, 3), _normal(s, 3)),
     "optim.mle":
         lambda s: lambda: optim.mle(_gaussian_loglik, {"loc": 0.0 + s, "scale": 1.0},
                                     _normal(s, 8), constraints={"loc": None,
@@ -177,7 +180,8 @@ CALLS = {
         lambda s: lambda: montecarlo.monte_carlo_mean(jax.random.key(s), _square,
                                                       dist.Normal(0.0, 1.0 + s), 200),
     # linear models, pure layer
-    "linear.least_squares": lambda s: lambda: linear.least_squares(_normal(s, 20, 3), _normal(s, 20)),
+    "linear.least_squares":
+        lambda s: lambda: linear.least_squares(_normal(s, 20, 3), _normal(s, 20)),
     "linear.ridge": lambda s: lambda: linear.ridge(_normal(s, 20, 3), _normal(s, 20), 0.5 + s),
     "linear.lasso": lambda s: lambda: linear.lasso(_normal(s, 20, 3), _normal(s, 20), 0.1 + s),
     "linear.lasso_duality_gap":
@@ -233,7 +237,8 @@ DISTRIBUTIONS = {
     "Laplace": lambda s: dist.Laplace(_normal(s, 3), _uniform(s, 3)),
     "Uniform": lambda s: dist.Uniform(_uniform(s, 3) - 1.0, _uniform(s, 3) + 1.0),
     "Gamma": lambda s: dist.Gamma(_uniform(s, 3, low=1.0, high=3.0), _uniform(s, 3)),
-    "Beta": lambda s: dist.Beta(_uniform(s, 3, low=1.0, high=3.0), _uniform(s, 3, low=1.0, high=3.0)),
+    "Beta": lambda s: dist.Beta(_uniform(s, 3, low=1.0, high=3.0),
+                                _uniform(s, 3, low=1.0, high=3.0)),
     "Bernoulli": lambda s: dist.Bernoulli(probs=_uniform(s, 3)),
     "Categorical": lambda s: dist.Categorical(logits=_normal(s, 2, 4)),
     "Poisson": lambda s: dist.Poisson(_uniform(s, 3, low=1.0, high=30.0)),

@@ -37,3 +37,32 @@ def test_rejects_a_function_that_jit_changes():
 
     with pytest.raises(AssertionError):
         check_composable(impure, (1.0,))
+
+
+def test_rejects_a_function_that_vmap_changes():
+    @jax.custom_batching.custom_vmap
+    def sine(x):
+        return jnp.sin(x)
+
+    @sine.def_vmap
+    def _sine_vmap(axis_size, in_batched, x):
+        return jnp.cos(x), in_batched[0]  # wrong: the batched function is not sin
+
+    # plain and jit agree (no batching there): only the vmap comparison can catch it
+    assert jnp.allclose(jax.jit(sine)(0.3), jnp.sin(0.3))
+    with pytest.raises(AssertionError, match="vmap element"):
+        check_composable(sine, (0.3,), [(0.1,), (0.2,)])
+
+
+def test_rejects_a_wrong_gradient_inside_check_composable():
+    @jax.custom_jvp
+    def square(x):
+        return x * x
+
+    @square.defjvp
+    def _square_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return x * x, 3.0 * x * t
+
+    with pytest.raises(AssertionError, match="central differences"):
+        check_composable(square, (1.5,), [(0.5,), (2.0,)], grad_argnums=(0,))

@@ -583,8 +583,8 @@ def test_composable(name, dtype):
     """log_prob and entropy: plain, jit, vmap, and gradients in the parameters."""
     values, sets = composable_cases(dtype)[name]
 
-    # (plain calls run eagerly: the gradient check then differentiates primitive by
-    # primitive, which is far cheaper than compiling the gradient of the whole graph)
+    # (one plain call runs eagerly; the helper compiles the rest: jit, jit(vmap), and one
+    # jit(value_and_grad) reused at every finite-difference point)
     def function(parameters, x):
         return values(*parameters, x)
 

@@ -672,7 +672,7 @@ def test_gradients_through_softmax_with_an_underflowing_class(dtype):
          a64),
     ]
     for index, (function, reference, point64) in enumerate(cases):
-        gradient = jax.grad(function)(point)
+        gradient = jax.jit(jax.grad(function))(point)
         assert np.all(np.isfinite(np.asarray(gradient))), index
         expected = _mp_finite_difference_gradient(reference, point64)
         assert_close(gradient, expected, dtype, err_msg=f"case {index}")
@@ -737,8 +737,9 @@ def test_entirely_masked_rows_give_zero_and_zero_gradient(dtype):
     for index, (function, args) in enumerate(calls):
         value = np.asarray(function(*args))
         assert np.array_equal(value, np.zeros(5)), (index, value)
-        gradients = jax.grad(lambda *a, f=function: jnp.sum(f(*a)),
-                             argnums=tuple(range(len(args))))(*args)
+        # compiled: one program per function rather than the gradient op by op
+        gradients = jax.jit(jax.grad(lambda *a, f=function: jnp.sum(f(*a)),
+                                     argnums=tuple(range(len(args)))))(*args)
         for gradient in gradients:
             assert np.array_equal(np.asarray(gradient), np.zeros((5, 6))), (index, gradient)
 
@@ -753,7 +754,7 @@ def test_masked_padding_never_reaches_the_gradient(dtype):
                      *(lambda x, y, f=f: f(x, y, where=m) for f in _FUNCTIONS_OF_TWO),
                      *(lambda x, y, f=f: f(x, y, where=m) for f in _LOGIT_FUNCTIONS_OF_TWO)):
         assert np.isfinite(float(function(p, q)))
-        for gradient in jax.grad(function, argnums=(0, 1))(p, q):
+        for gradient in jax.jit(jax.grad(function, argnums=(0, 1)))(p, q):
             gradient = np.asarray(gradient)
             assert np.all(np.isfinite(gradient)) and np.all(gradient[~mask] == 0.0), gradient
 
@@ -856,23 +857,39 @@ def test_composable_label_functions():
                      batch[0][:2], [b[:2] for b in batch])
 
 
+# The functions of the check below, defined once: the gradient check compiles each once and
+# reuses it for both parametrized cases (same shapes and dtypes).
+_UNDERFLOW_FUNCTIONS_OF_ONE = (entropy_from_logits, lambda x: entropy(jax.nn.softmax(x)))
+_UNDERFLOW_FUNCTIONS_OF_TWO = tuple(lambda xy, f=function: f(*xy)
+                                    for function in _LOGIT_FUNCTIONS_OF_TWO)
+
+
+def _underflow_js(xy):
+    return js_divergence(jax.nn.softmax(xy[0]), jax.nn.softmax(xy[1]))
+
+
+def _underflow_cross_entropy(xy):
+    return cross_entropy(jax.nn.softmax(xy[0]), jax.nn.softmax(xy[1]))
+
+
+def _underflow_kl(xy):
+    return kl_divergence(jax.nn.softmax(xy[0]), jax.nn.softmax(xy[1]))
+
+
 @pytest.mark.parametrize("far", [-200.0, -800.0])
 def test_gradients_at_underflowing_logits_match_finite_differences(far):
     """In float64, exp(-800) underflows too; gradients still match finite differences."""
     a = jnp.asarray([0.0, far, 0.7, far + 3.0, -0.2, 0.4])
     b = jnp.asarray([0.2, -0.4, far, 1.0, 0.3, -0.1])
-    for function in (entropy_from_logits, lambda x: entropy(jax.nn.softmax(x))):
+    for function in _UNDERFLOW_FUNCTIONS_OF_ONE:
         check_gradient(function, (a,), (0,))
     # both arguments packed in one tuple: one gradient, checked in both at once
-    for function in _LOGIT_FUNCTIONS_OF_TWO:
-        check_gradient(lambda xy, f=function: f(*xy), ((a, b),), (0,))
-    check_gradient(lambda xy: js_divergence(jax.nn.softmax(xy[0]), jax.nn.softmax(xy[1])),
-                   ((a, b),), (0,))
-    check_gradient(lambda xy: cross_entropy(jax.nn.softmax(xy[0]), jax.nn.softmax(xy[1])),
-                   ((a, b[::-1]),), (0,))
+    for function in _UNDERFLOW_FUNCTIONS_OF_TWO:
+        check_gradient(function, ((a, b),), (0,))
+    check_gradient(_underflow_js, ((a, b),), (0,))
+    check_gradient(_underflow_cross_entropy, ((a, b[::-1]),), (0,))
     # p underflows where q does not (q underflowing under p would make KL infinite)
-    check_gradient(lambda xy: kl_divergence(jax.nn.softmax(xy[0]), jax.nn.softmax(xy[1])),
-                   ((a, b[::-1]),), (0,))
+    check_gradient(_underflow_kl, ((a, b[::-1]),), (0,))
 
 
 # ----------------------------------------------------------------------------------------
