@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mlmath import metrics
 from mlmath._validation import concrete_value, is_traced
 
 
@@ -190,6 +191,7 @@ def check_sample_weight(sample_weight, n_samples: int, dtype, owner: str):
         raise ValueError(
             f"{owner}: sample_weight must have shape ({n_samples},), got {tuple(shape)}"
         )
+    concrete: np.ndarray | None
     if host is not None:
         _check_kind(host.dtype, owner, "sample_weight")
         concrete = host.astype(dtype)
@@ -249,3 +251,67 @@ def check_n_features(X, expected: int, owner: str):
             f"{owner}: X has {X.shape[1]} features, but the estimator was fitted with {expected}"
         )
     return X
+
+
+@jax.jit
+def _probabilities(log_proba):
+    return jnp.exp(log_proba)
+
+
+@jax.jit
+def _most_probable(log_proba):
+    return jnp.argmax(log_proba, axis=1)
+
+
+def decode_labels(classes: tuple, codes):
+    """Integer codes back to the labels ``classes``: a JAX array for numeric labels, a NumPy
+    array for others (which needs concrete codes). Concrete codes are mapped on the host."""
+    array = np.asarray(classes)
+    concrete = concrete_value(codes)
+    if concrete is None:
+        if array.dtype.kind in "biuf":
+            return jnp.asarray(array)[codes]
+        raise ValueError(
+            "predict cannot return non-numeric labels inside jit/vmap; use "
+            "predict_proba or decision_function there, or numeric labels"
+        )
+    labels = array[concrete]
+    return jnp.asarray(labels) if array.dtype.kind in "biuf" else labels
+
+
+def label_codes(classes: tuple, y, owner: str):
+    """Labels ``y`` as the integer codes of ``classes`` (``-1`` for a label not among them).
+
+    Concrete labels are looked up on the host; traced labels must already be codes (as in
+    ``fit`` under ``vmap``)."""
+    if is_traced(y):
+        return jnp.asarray(y)
+    values = np.asarray(y)
+    if values.ndim != 1:
+        raise ValueError(f"{owner}: y must have shape (n,), got {values.shape}")
+    labels = np.asarray(classes)
+    if (values.dtype.kind in "biuf" and labels.dtype.kind not in "biuf") or (
+            values.dtype.kind not in "biuf" and labels.dtype.kind in "biuf"):
+        return jnp.full(values.shape, -1, jnp.int32)
+    order = np.argsort(labels, kind="stable")
+    position = np.clip(np.searchsorted(labels[order], values), 0, len(labels) - 1)
+    found = labels[order][position] == values
+    return jnp.asarray(np.where(found, order[position], -1).astype(np.int32))
+
+
+class Classifier(Estimator):
+    """A fitted classifier's shared surface over its ``predict_log_proba`` (``(n, K)``):
+    probabilities, decisions and accuracy, each one small compiled kernel."""
+
+    def predict_proba(self, X):
+        """Probabilities of each class, ``(n, K)``."""
+        return _probabilities(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """The most probable class label of each row."""
+        return decode_labels(self.classes_, _most_probable(self.predict_log_proba(X)))
+
+    def score(self, X, y):
+        """Mean accuracy on ``(X, y)`` (:func:`mlmath.metrics.accuracy`)."""
+        predicted = _most_probable(self.predict_log_proba(X))
+        return metrics.accuracy(label_codes(self.classes_, y, type(self).__name__), predicted)

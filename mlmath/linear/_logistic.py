@@ -14,16 +14,16 @@ from jax.custom_derivatives import SymbolicZero
 
 from mlmath import losses, optim
 from mlmath._estimator import (
-    Estimator,
+    Classifier,
     check_choice,
     check_features,
     check_int,
     check_n_features,
     check_positive,
     check_sample_weight,
-    concrete_value,
     encode_labels,
 )
+from mlmath._jit import jit
 
 PENALTIES = ("l2", "l1", None)
 SOLVERS = ("auto", "newton", "lbfgs", "fista")
@@ -44,12 +44,14 @@ class LogisticFit(NamedTuple):
     objective: Array
 
 
+@jit
 def logistic_logits(X, coef, intercept):
     """Decision values: ``(n,)`` log-odds for binary models, ``(n, K)`` logits otherwise."""
     logits = X @ coef.T + intercept
     return logits[:, 0] if coef.shape[0] == 1 else logits
 
 
+@jit
 def logistic_log_proba(X, coef, intercept):
     r"""Log-probabilities of every class, ``(n, K)``, from ``X (n, d)``.
 
@@ -74,6 +76,7 @@ def logistic_log_proba(X, coef, intercept):
     return jax.nn.log_softmax(logits, axis=1)
 
 
+@jit
 def logistic_nll(params, X, y, sample_weight):
     r"""Weighted negative log-likelihood :math:`\sum_i s_i\,[-\log p(y_i \mid x_i)]`.
 
@@ -187,6 +190,7 @@ def _nll_jvp(primals, tangents):
 _nll.defjvp(_nll_jvp, symbolic_zeros=True)
 
 
+@jit(static_argnames="penalty")
 def logistic_objective(params, X, y, sample_weight, C, penalty):
     r"""scikit-learn's objective: :math:`C\sum_i s_i\,\mathrm{NLL}_i + \Omega(W)`.
 
@@ -202,6 +206,7 @@ def logistic_objective(params, X, y, sample_weight, C, penalty):
     return value
 
 
+@jit(static_argnames="penalty")
 def logistic_hessian(params, X, y, sample_weight, C, penalty):
     r"""Closed-form Hessian of :func:`logistic_objective` (L2 or no penalty).
 
@@ -290,6 +295,230 @@ def _gauge_directions(k: int, d: int, penalty, fit_intercept: bool, dtype):
     return jnp.asarray(np.stack(rows), dtype) if rows else None
 
 
+def _free_mask(k: int, d: int, fit_intercept: bool, dtype, active=None):
+    """1 for the parameters the optimality conditions determine, 0 for those held fixed.
+
+    In ravel order. Without an intercept the intercepts are fixed (at zero); with an L1
+    penalty (``active``, ``(k, d)`` booleans) so are the coefficients at zero, whose
+    derivative is zero on the active set. ``None`` when every parameter is free.
+    """
+    if fit_intercept and active is None:
+        return None
+    coef = jnp.ones(k * d, dtype) if active is None else active.reshape(-1).astype(dtype)
+    return jnp.concatenate([coef, jnp.full(k, 1.0 if fit_intercept else 0.0, dtype)])
+
+
+def _system_matrix(h, free, gauge):
+    """The Hessian ``h`` as Newton's method and the implicit derivative solve with it.
+
+    Rows and columns of fixed parameters (``free`` 0) are replaced by a unit diagonal. The
+    multinomial Hessian is singular along each gauge direction ``u`` (``H u = 0``, and
+    ``g`` and every derivative of ``g`` are orthogonal to ``u``); adding ``c u u^T`` leaves
+    the solution exactly the minimum-norm one and makes the matrix positive definite, so
+    no damping search is needed.
+    """
+    if free is not None:
+        h = h * free[:, None] * free[None, :] + jnp.diag(1.0 - free)
+    if gauge is not None:
+        scale = jnp.mean(jnp.abs(jnp.diagonal(h)))
+        h = h + scale * gauge.T @ gauge
+    return h
+
+
+def _logistic_hvp(params, X, y, sample_weight, C, penalty, vector):
+    """Hessian-vector product of :func:`logistic_objective` (L2 or none), in two passes over
+    ``X`` and without the matrix: ``C X~^T (s (diag(p) - p p^T) X~ v) (+ v_W)``."""
+    coef, intercept = params
+    v_coef, v_intercept = vector
+
+    def block(Xb, _, sb):
+        logits = Xb @ coef.T + intercept
+        direction = Xb @ v_coef.T + v_intercept                       # (n, K')
+        if coef.shape[0] == 1:
+            p = jax.nn.sigmoid(logits)
+            q = sb[:, None] * p * (1.0 - p) * direction
+        else:
+            p = jax.nn.softmax(logits, axis=-1)
+            q = sb[:, None] * p * (direction - jnp.sum(p * direction, axis=1, keepdims=True))
+        return q.T @ Xb, jnp.sum(q, axis=0)
+
+    hv_coef, hv_intercept = _sum_over_row_blocks(block, X, y, sample_weight)
+    hv_coef = C * hv_coef
+    if penalty == "l2":
+        hv_coef = hv_coef + v_coef
+    return hv_coef, C * hv_intercept
+
+
+def _logistic_hessian_diagonal(params, X, y, sample_weight, C, penalty):
+    """The diagonal of :func:`logistic_hessian` in ravel order, in one pass over ``X``."""
+    coef, intercept = params
+    k, d = coef.shape
+
+    def block(Xb, _, sb):
+        logits = Xb @ coef.T + intercept
+        p = jax.nn.sigmoid(logits) if k == 1 else jax.nn.softmax(logits, axis=-1)
+        curvature = sb[:, None] * p * (1.0 - p)                        # (n, K')
+        return curvature.T @ (Xb * Xb), jnp.sum(curvature, axis=0)
+
+    diag_coef, diag_intercept = _sum_over_row_blocks(block, X, y, sample_weight)
+    diag_coef = C * diag_coef + (1.0 if penalty == "l2" else 0.0)
+    return jnp.concatenate([diag_coef.reshape(k * d), C * diag_intercept])
+
+
+# Up to this many parameters the implicit derivative solves with the dense closed-form
+# Hessian (as Newton's method does); above, with conjugate gradients on Hessian-vector
+# products, so no (k (d+1))^2 matrix is ever formed.
+_DENSE_TANGENT_MAX = 4096
+
+
+class _Implicit(NamedTuple):
+    """Static description of the optimality conditions :func:`_at_optimum` differentiates."""
+
+    penalty: str | None
+    fit_intercept: bool
+    dense: bool
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _at_optimum(config, solution, X, y, sample_weight, C):
+    """``solution = ((coef, intercept), objective)``, unchanged, made differentiable in
+    ``X``, ``sample_weight`` and ``C`` by the implicit function theorem.
+
+    The solver ran on ``stop_gradient``-ed inputs, so nothing is differentiated through its
+    loop; the derivative comes from the optimality conditions ``g(w*; theta) = 0`` with
+    ``g`` the gradient of :func:`logistic_objective` in the free parameters:
+    ``dw* = -H^{-1} (d g / d theta) d theta`` with the Hessian ``H`` (restricted and
+    regularized as :func:`_system_matrix`). The objective's derivative is its partial
+    derivative in ``theta`` (envelope theorem). The primal is the identity: a fit that
+    is not differentiated does no extra work.
+    """
+    return solution
+
+
+def _at_optimum_jvp(config, primals, tangents):
+    solution, X, y, sample_weight, C = primals
+    _, d_X, _, d_weight, d_C = tangents
+    (coef, intercept), value = solution
+    penalty, fit_intercept, dense = config
+    k, d = coef.shape
+    data = [(i, primal, tangent)
+            for i, (primal, tangent) in enumerate(((X, d_X), (sample_weight, d_weight)))
+            if not isinstance(tangent, SymbolicZero)]
+    with_C = not isinstance(d_C, SymbolicZero)
+
+    def nll_and_grad(*live):
+        args = [X, sample_weight]
+        for (i, _, _), primal in zip(data, live, strict=True):
+            args[i] = primal
+        nll, (g_coef, g_intercept) = _nll_value_and_grad((coef, intercept), args[0], y,
+                                                         args[1])
+        return nll, jnp.concatenate([g_coef.reshape(-1), g_intercept])
+
+    if data:
+        (nll, grad), (d_nll, d_grad) = jax.jvp(
+            nll_and_grad, tuple(p for _, p, _ in data), tuple(t for _, _, t in data))
+    else:
+        nll, grad = nll_and_grad()
+        d_nll = d_grad = None
+    # objective C * NLL + Omega(W): its partial derivative in theta; Omega has none
+    d_value = jnp.zeros((), value.dtype)
+    rhs = None  # the derivative of the optimality conditions g = C grad NLL + grad Omega
+    if data:
+        d_value = d_value + C * d_nll
+        rhs = C * d_grad
+    if with_C:
+        d_value = d_value + d_C * nll
+        if penalty is not None:  # without a penalty the optimum does not depend on C
+            rhs = d_C * grad if rhs is None else rhs + d_C * grad
+    if rhs is None:
+        d_params = (jnp.zeros_like(coef), jnp.zeros_like(intercept))
+        return solution, (d_params, d_value)
+
+    active = (coef != 0) if penalty == "l1" else None
+    free = _free_mask(k, d, fit_intercept, coef.dtype, active)
+    gauge = _gauge_directions(k, d, penalty, fit_intercept, coef.dtype)
+    if free is not None:
+        rhs = rhs * free
+    params = (coef, intercept)
+    curvature_penalty = "l2" if penalty == "l2" else None  # an L1 term has no curvature
+    if dense:
+        h = logistic_hessian(params, X, y, sample_weight, C, curvature_penalty)
+        factor = jax.scipy.linalg.cho_factor(_system_matrix(h, free, gauge), lower=True)
+        step = jax.scipy.linalg.cho_solve(factor, -rhs)
+    else:
+        step = _conjugate_gradient_solve(params, X, y, sample_weight, C, curvature_penalty,
+                                         free, gauge, -rhs)
+    d_coef, d_intercept = _centre_gauge(step[:k * d].reshape(k, d), step[k * d:], penalty)
+    return solution, ((d_coef, d_intercept), d_value)
+
+
+_at_optimum.defjvp(_at_optimum_jvp, symbolic_zeros=True)
+
+
+def _conjugate_gradient_solve(params, X, y, sample_weight, C, penalty, free, gauge, rhs):
+    """Solve :func:`_system_matrix`'s system by Jacobi-preconditioned conjugate gradients on
+    Hessian-vector products (:func:`_logistic_hvp`), never forming the matrix.
+
+    The operator is the dense one exactly (same restriction to the free parameters, same
+    ``c u u^T`` along the gauge with ``c`` the mean of its diagonal); the solve stops at a
+    relative residual of ``eps^(2/3)`` (the minimizers' own stopping level).
+    """
+    k, d = params[0].shape
+    dtype = params[0].dtype
+    diagonal = _logistic_hessian_diagonal(params, X, y, sample_weight, C, penalty)
+    mask = jnp.ones_like(diagonal) if free is None else free
+    diagonal = mask * diagonal + (1.0 - mask)
+    scale = jnp.mean(jnp.abs(diagonal))
+    if gauge is not None:
+        diagonal = diagonal + scale * jnp.sum(gauge * gauge, axis=0)
+
+    def matvec(v):
+        u = mask * v
+        hv_coef, hv_intercept = _logistic_hvp(params, X, y, sample_weight, C, penalty,
+                                              (u[:k * d].reshape(k, d), u[k * d:]))
+        out = mask * jnp.concatenate([hv_coef.reshape(-1), hv_intercept]) + (1.0 - mask) * v
+        if gauge is not None:
+            out = out + scale * (gauge.T @ (gauge @ v))
+        return out
+
+    tol = jnp.finfo(dtype).eps ** (2.0 / 3.0)
+
+    def solve(matvec, b):
+        return _preconditioned_cg(matvec, b, lambda r: r / diagonal, tol, b.shape[0])
+
+    # a linear solve JAX can transpose (the operator is symmetric), so reverse mode works
+    return jax.lax.custom_linear_solve(matvec, rhs, solve, symmetric=True)
+
+
+def _preconditioned_cg(matvec, b, precond, tol, max_steps: int):
+    """Preconditioned conjugate gradients for a symmetric positive definite ``matvec``, from
+    zero, to ``|r| <= tol |b|`` or ``max_steps`` steps (the exact-arithmetic bound).
+
+    Written out (not ``jax.scipy.sparse.linalg.cg``) because, inside a custom JVP rule,
+    reverse mode could not transpose the latter's solve in this JAX version.
+    """
+    target = tol * jnp.linalg.norm(b)
+
+    def condition(carry):
+        _, residual, _, _, step = carry
+        return (step < max_steps) & (jnp.linalg.norm(residual) > target)
+
+    def body(carry):
+        x, residual, direction, rz, step = carry
+        product = matvec(direction)
+        length = rz / jnp.vdot(direction, product)
+        x = x + length * direction
+        residual = residual - length * product
+        z = precond(residual)
+        rz_new = jnp.vdot(residual, z)
+        return x, residual, z + (rz_new / rz) * direction, rz_new, step + 1
+
+    z = precond(b)
+    x, *_ = jax.lax.while_loop(condition, body,
+                               (jnp.zeros_like(b), b, z, jnp.vdot(b, z), jnp.asarray(0)))
+    return x
+
+
 @partial(jax.jit, static_argnames=("num_classes", "penalty", "solver", "fit_intercept",
                                    "max_steps"))
 def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalty="l2",
@@ -307,6 +536,19 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
     Newton reaches the optimum even on badly scaled features, at ``n d^2`` a step; with
     many rows and well-scaled features ``"lbfgs"`` (``n d`` a step) is usually faster.
     The value and gradient are formed in one pass over ``X`` (see :func:`logistic_nll`).
+
+    Differentiable in ``C``, ``X`` and ``sample_weight`` (``jax.grad``, ``jax.jvp``, under
+    ``vmap``) by implicit differentiation at the optimum, never through the solver's loop
+    (which runs on ``stop_gradient``-ed inputs): the optimality conditions
+    :math:`g(w^*; \theta) = 0` give :math:`dw^* = -H^{-1}\,\partial_\theta g\,d\theta`,
+    solved with the closed-form Hessian (with the same ``c u u^T`` along the multinomial
+    gauge as Newton's method) up to 4096 parameters and by conjugate gradients on
+    Hessian-vector products above. Without an intercept the intercepts have derivative
+    zero; with ``penalty="l1"`` the system is restricted to the active set (zero
+    coefficients have derivative zero); with ``penalty=None`` the optimum does not depend
+    on ``C`` and its derivative there is exactly zero. ``objective`` has the derivative
+    of the envelope theorem. Only a derivative pays for the solve: the fit itself is
+    the same program.
 
     Args:
         X: ``(n, d)``; y: ``(n,)`` integer codes; C: inverse regularization strength
@@ -330,6 +572,10 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
     k = 1 if num_classes == 2 else num_classes
     sample_weight = jnp.ones(n, X.dtype) if sample_weight is None else sample_weight
     C = jnp.asarray(C, X.dtype)
+    theta = (X, sample_weight, C)
+    # the solver never sees a derivative (none is taken through its loop): the solution is
+    # made differentiable by the implicit function theorem below (_at_optimum)
+    X, sample_weight, C = jax.lax.stop_gradient(theta)
     if solver == "auto":
         solver = "fista" if penalty == "l1" else ("newton" if k * (d + 1) <= 4096 else "lbfgs")
     if penalty == "l1" and solver != "fista":
@@ -348,18 +594,11 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
     if solver == "newton":
         gauge = _gauge_directions(k, d, penalty, fit_intercept, X.dtype)
 
+        free = _free_mask(k, d, fit_intercept, X.dtype)
+
         def hessian(params):
             h = logistic_hessian(restrict(params), X, y, sample_weight, C, penalty)
-            if not fit_intercept:  # the intercept is fixed: give it a unit diagonal
-                free = jnp.concatenate([jnp.ones(k * d, X.dtype), jnp.zeros(k, X.dtype)])
-                h = h * free[:, None] * free[None, :] + jnp.diag(1.0 - free)
-            if gauge is not None:
-                # H is singular along each gauge direction u (H u = 0, and g is orthogonal
-                # to u); adding c u u^T leaves the Newton direction exactly the minimum-norm
-                # one and makes the matrix positive definite, so no damping search is needed
-                scale = jnp.mean(jnp.abs(jnp.diagonal(h)))
-                h = h + scale * gauge.T @ gauge
-            return h
+            return _system_matrix(h, free, gauge)
 
         result = optim.newton(objective, params, max_steps=max_steps, tol=tol, hessian=hessian)
     elif solver == "lbfgs":
@@ -384,14 +623,17 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     coef, intercept = restrict(result.params)
     coef, intercept = _centre_gauge(coef, intercept, penalty)
-    return LogisticFit(coef, intercept, result.num_steps, result.converged, result.value)
+    config = _Implicit(penalty, fit_intercept, k * (d + 1) <= _DENSE_TANGENT_MAX)
+    (coef, intercept), value = _at_optimum(config, ((coef, intercept), result.value),
+                                           theta[0], y, theta[1], theta[2])
+    return LogisticFit(coef, intercept, result.num_steps, result.converged, value)
 
 
 # ----------------------------------------------------------------------------------------
 # Estimator
 
 
-class LogisticRegression(Estimator):
+class LogisticRegression(Classifier):
     r"""Logistic regression for two or more classes, scikit-learn's surface.
 
     Maximizes the Bernoulli (two classes) or Categorical (softmax, more classes)
@@ -399,7 +641,10 @@ class LogisticRegression(Estimator):
     Gaussian prior (ridge-like), ``"l1"`` a Laplace prior (sparse), ``None`` plain maximum
     likelihood. See :func:`logistic_regression` for the solvers. ``C`` is an array field:
     ``jax.vmap(lambda c: LogisticRegression(C=c).fit(X, y))(grid)`` fits every model of the
-    grid in one compiled program.
+    grid in one compiled program, and ``fit`` is differentiable in ``C`` (and in ``X`` and
+    ``sample_weight``): ``jax.grad`` of a validation loss of the fitted model goes through
+    :func:`logistic_regression`'s implicit derivative at the optimum, not through the
+    solver's iterations.
 
     ``max_iter=None`` uses the solver's default (:func:`logistic_regression`). With
     ``penalty=None`` on linearly separable classes the maximum-likelihood estimate does not
@@ -469,39 +714,3 @@ class LogisticRegression(Estimator):
         self._check_fitted()
         X = check_n_features(X, self.coef_.shape[-1], type(self).__name__)
         return logistic_log_proba(X, self.coef_, self.intercept_)
-
-    def predict_proba(self, X):
-        """Probabilities of each class, ``(n, K)``."""
-        return jnp.exp(self.predict_log_proba(X))
-
-    def predict(self, X):
-        """The most probable class label of each row."""
-        return _labels(self.classes_, jnp.argmax(self.predict_log_proba(X), axis=1))
-
-    def score(self, X, y):
-        """Mean accuracy on ``(X, y)``."""
-        predicted = self.predict(X)
-        return _accuracy(y, predicted)
-
-
-def _labels(classes: tuple, codes):
-    """Map integer codes back to labels: a JAX array for numeric labels (jittable), a NumPy
-    array for others (which needs concrete codes)."""
-    array = np.asarray(classes)
-    if array.dtype.kind in "biuf":
-        return jnp.asarray(array)[codes]
-    concrete = concrete_value(codes)
-    if concrete is None:
-        raise ValueError(
-            "predict cannot return non-numeric labels inside jit/vmap; use "
-            "predict_proba or decision_function there, or numeric labels"
-        )
-    return array[concrete]
-
-
-def _accuracy(y, predicted):
-    y_np, predicted_np = concrete_value(y), concrete_value(predicted)
-    if y_np is not None and predicted_np is not None and (
-            np.asarray(y_np).dtype.kind not in "biuf"):
-        return jnp.asarray(np.mean(np.asarray(y_np) == np.asarray(predicted_np)))
-    return jnp.mean(jnp.asarray(y) == jnp.asarray(predicted))

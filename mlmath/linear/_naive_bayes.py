@@ -12,7 +12,7 @@ import numpy as np
 from jax import Array
 
 from mlmath._estimator import (
-    Estimator,
+    Classifier,
     check_features,
     check_n_features,
     check_positive,
@@ -21,7 +21,6 @@ from mlmath._estimator import (
     encode_labels,
 )
 from mlmath.distributions import Normal, fit_normal
-from mlmath.linear._logistic import _accuracy, _labels
 
 
 class GaussianNBFit(NamedTuple):
@@ -90,7 +89,7 @@ def _as_static_priors(priors):
     return tuple(float(p) for p in np.asarray(priors, dtype=np.float64))
 
 
-class GaussianNB(Estimator):
+class GaussianNB(Classifier):
     r"""Gaussian naive Bayes classifier, scikit-learn's surface.
 
     Fitted: ``theta_`` (class means, ``(K, d)``), ``var_`` (class variances),
@@ -148,15 +147,3 @@ class GaussianNB(Estimator):
         self._check_fitted()
         X = check_n_features(X, self.theta_.shape[1], type(self).__name__)
         return gaussian_naive_bayes_log_proba(X, self.theta_, self.var_, self.class_prior_)
-
-    def predict_proba(self, X):
-        """Posterior class probabilities, ``(n, K)``."""
-        return jnp.exp(self.predict_log_proba(X))
-
-    def predict(self, X):
-        """The most probable class of each row."""
-        return _labels(self.classes_, jnp.argmax(self.predict_log_proba(X), axis=1))
-
-    def score(self, X, y):
-        """Mean accuracy on ``(X, y)``."""
-        return _accuracy(y, self.predict(X))
