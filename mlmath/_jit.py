@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import equinox as eqx
 import jax
@@ -39,7 +39,12 @@ def _names(static_argnames: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _hashable(value):
-    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+    """A static value as a hashable Python value: lists become tuples, NumPy scalars numbers."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _static_positions(function: Callable, names: tuple[str, ...]) -> dict[str, int]:
@@ -53,9 +58,9 @@ def _static_positions(function: Callable, names: tuple[str, ...]) -> dict[str, i
 
 
 def _normalize_static(args, kwargs, names, positions):
-    if any(isinstance(kwargs.get(name), list) for name in names):
+    if any(isinstance(kwargs.get(name), list | np.generic) for name in names):
         kwargs = {k: _hashable(v) if k in names else v for k, v in kwargs.items()}
-    if any(i < len(args) and isinstance(args[i], list) for i in positions.values()):
+    if any(i < len(args) and isinstance(args[i], list | np.generic) for i in positions.values()):
         args = list(args)
         for i in positions.values():
             if i < len(args):
@@ -63,7 +68,12 @@ def _normalize_static(args, kwargs, names, positions):
     return args, kwargs
 
 
-def jit(function: F | None = None, *, static_argnames: str | Iterable[str] = ()) -> F:
+@overload
+def jit(function: F, *, static_argnames: str | Iterable[str] = ()) -> F: ...
+@overload
+def jit(function: None = None, *,
+        static_argnames: str | Iterable[str] = ()) -> Callable[[F], F]: ...
+def jit(function: F | None = None, *, static_argnames: str | Iterable[str] = ()) -> Any:
     """``jax.jit`` at a public function's definition, with its static arguments named.
 
     Usable bare (``@jit``) or with names (``@jit(static_argnames=("axis", "base"))``), on
@@ -71,7 +81,7 @@ def jit(function: F | None = None, *, static_argnames: str | Iterable[str] = ())
     signature and docstring, and exposes the compiled function as ``__wrapped_jit__``.
     """
     if function is None:
-        return functools.partial(jit, static_argnames=static_argnames)  # type: ignore[return-value]
+        return functools.partial(jit, static_argnames=static_argnames)
     names = _names(static_argnames)
     positions = _static_positions(function, names)
     compiled = jax.jit(function, static_argnames=names)
@@ -82,7 +92,7 @@ def jit(function: F | None = None, *, static_argnames: str | Iterable[str] = ())
         return compiled(*args, **kwargs)
 
     wrapper.__wrapped_jit__ = compiled  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _is_number(leaf) -> bool:
@@ -95,8 +105,13 @@ def _numbers_to_arrays(tree):
                                   tree)
 
 
+@overload
+def jit_callables(function: F, *, static_argnames: str | Iterable[str] = ()) -> F: ...
+@overload
+def jit_callables(function: None = None, *,
+                  static_argnames: str | Iterable[str] = ()) -> Callable[[F], F]: ...
 def jit_callables(function: F | None = None, *,
-                  static_argnames: str | Iterable[str] = ()) -> F:
+                  static_argnames: str | Iterable[str] = ()) -> Any:
     """``equinox.filter_jit`` for functions that take callables, with numbers traced.
 
     Arrays and Python numbers in the arguments are traced; the arguments named in
@@ -106,7 +121,7 @@ def jit_callables(function: F | None = None, *,
     ``lambda`` per call compiles per call.
     """
     if function is None:
-        return functools.partial(jit_callables, static_argnames=static_argnames)  # type: ignore[return-value]
+        return functools.partial(jit_callables, static_argnames=static_argnames)
     names = _names(static_argnames)
     signature = inspect.signature(function)
     _static_positions(function, names)
@@ -126,4 +141,4 @@ def jit_callables(function: F | None = None, *,
         return compiled(*bound.args, **bound.kwargs)
 
     wrapper.__wrapped_jit__ = compiled  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+    return wrapper

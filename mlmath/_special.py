@@ -26,12 +26,14 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
 from jax.scipy import special as jsp_special
+from jax.typing import ArrayLike, DTypeLike
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 """``log(2 pi) / 2``, the normalizing constant of a standard normal in log space."""
 
-def series_threshold(dtype) -> float:
+def series_threshold(dtype: DTypeLike) -> float:
     """Where the asymptotic series take over from the upward recurrences, per dtype.
 
     At 10 (float64) or 5 (float32) the first omitted term of the Stirling and digamma series
@@ -96,7 +98,7 @@ def _stirling_step(y):
     return jnp.where(series_region, series, direct)
 
 
-def log1p_gap(v):
+def log1p_gap(v: ArrayLike) -> Array:
     """``v - log(1 + v) >= 0`` for ``v > -1``, accurate also where it is ``~v^2/2``.
 
     With ``w = v / (2 + v)``, ``log1p(v) = 2 artanh(w)`` and the gap is
@@ -113,7 +115,7 @@ def log1p_gap(v):
     return jnp.where(series_region, series, direct)
 
 
-def stirling_correction(x):
+def stirling_correction(x: ArrayLike) -> Array:
     """``lgamma(x) - ((x - 1/2) log x - x + log(2 pi) / 2)`` for ``x > 0``.
 
     About ``1 / (12 x)`` for large ``x``, where it is computed by its asymptotic series;
@@ -139,7 +141,7 @@ def _digamma_series(x):
     return -0.5 * inverse + inverse * _odd_series(inverse, _DIGAMMA_COEFFICIENTS)
 
 
-def digamma_minus_log(x):
+def digamma_minus_log(x: ArrayLike) -> Array:
     """``digamma(x) - log(x)`` for ``x > 0``; about ``-1 / (2 x)`` for large ``x``.
 
     By its asymptotic series above ``series_threshold`` and below by the recurrence
@@ -156,7 +158,7 @@ def digamma_minus_log(x):
     return jnp.where(large, _digamma_series(x_large), small)
 
 
-def log_ratio(a, b):
+def log_ratio(a: ArrayLike, b: ArrayLike) -> Array:
     """``log(a / b)`` for positive ``a``, ``b``: ``log1p`` of the exact difference when close.
 
     ``log(a) - log(b)`` carries the rounding of two logarithms (``eps |log a|`` each), far
@@ -173,7 +175,7 @@ def log_ratio(a, b):
 _BD0_TERMS = 8
 
 
-def bd0(x, m, log_m=None):
+def bd0(x: ArrayLike, m: ArrayLike, log_m: ArrayLike | None = None) -> Array:
     """Loader's deviance ``x log(x / m) + m - x >= 0`` for ``x >= 0``, ``m >= 0``.
 
     Where ``|x - m| < 0.1 (x + m)`` it is evaluated as
@@ -209,7 +211,8 @@ def bd0(x, m, log_m=None):
     return jnp.where(near, near_value, far_value)
 
 
-def log_poisson_kernel(count, rate, log_rate=None):
+def log_poisson_kernel(count: ArrayLike, rate: ArrayLike,
+                       log_rate: ArrayLike | None = None) -> Array:
     """``count log(rate) - rate - lgamma(count + 1)`` for real ``count >= 0``, ``rate >= 0``.
 
     The Poisson log-pmf at a (possibly non-integer) count, in Loader's saddle-point form
@@ -242,7 +245,7 @@ def _bregman_taylor(dtype) -> tuple[float, int]:
     return (0.1, 16) if jnp.finfo(dtype).bits >= 64 else (0.25, 14)
 
 
-def lgamma_bregman(b, a):
+def lgamma_bregman(b: ArrayLike, a: ArrayLike) -> Array:
     """``lgamma(b) - lgamma(a) - digamma(a) (b - a) >= 0`` for ``a, b > 0``.
 
     The Bregman divergence of ``lgamma`` (convex on the positive axis). It appears in
@@ -305,7 +308,7 @@ _POISSON_ENTROPY_COEFFICIENTS = (
 )
 
 
-def poisson_entropy(rate):
+def poisson_entropy(rate: ArrayLike) -> Array:
     """Entropy (nats) of a Poisson distribution with the given rate, elementwise."""
     rate = jnp.asarray(rate)
     large = rate >= _POISSON_SERIES_MIN
@@ -333,7 +336,7 @@ def poisson_entropy(rate):
 
 
 @jax.custom_jvp
-def xlogy(x, y):
+def xlogy(x: ArrayLike, y: ArrayLike) -> Array:
     """``x * log(y)`` with ``0 * log(y) = 0`` for any ``y >= 0`` (and zero gradient there)."""
     x, y = jnp.asarray(x), jnp.asarray(y)
     nonzero = x != 0
@@ -354,7 +357,7 @@ def _xlogy_jvp(primals, tangents):
 
 
 @jax.custom_jvp
-def xlogx(x):
+def xlogx(x: ArrayLike) -> Array:
     """``x * log(x)`` with ``0 log 0 = 0`` and derivative ``log(x) + 1`` (0 at ``x == 0``)."""
     return xlogy(x, x)
 
@@ -368,7 +371,7 @@ def _xlogx_jvp(primals, tangents):
     return xlogx(x), jnp.where(nonzero, jnp.log(safe_x) + 1.0, 0.0) * x_dot
 
 
-def xlogx_exp(log_x):
+def xlogx_exp(log_x: ArrayLike) -> Array:
     """``exp(log_x) * log_x``: the ``x log x`` term from a log-probability (0 at ``-inf``)."""
     log_x = jnp.asarray(log_x)
     finite = log_x > -jnp.inf
@@ -387,7 +390,7 @@ _PHI_SERIES_MAX = 0.1
 _PHI_SERIES_TERMS = 10  # terms d^2/2! .. d^10/10!: truncation below 1e-16 relative at 0.1
 
 
-def phi(d):
+def phi(d: ArrayLike) -> Array:
     """``d - 1 + exp(-d) = d + expm1(-d) >= 0``, accurate near ``d = 0`` where it is ``d²/2``.
 
     By its Taylor series ``sum_k (-d)^k / k!`` for ``|d| < 0.1`` (where ``d + expm1(-d)``
@@ -405,14 +408,15 @@ def phi(d):
     return jnp.where(small, series, direct)
 
 
-def safe_log(x):
+def safe_log(x: ArrayLike) -> Array:
     """``log(x)`` with ``log(0) = -inf`` and a zero (not NaN) gradient at ``x == 0``."""
     x = jnp.asarray(x)
     positive = x > 0
     return jnp.where(positive, jnp.log(jnp.where(positive, x, 1.0)), -jnp.inf)
 
 
-def kl_terms(p, q, log_p=None, log_q=None):
+def kl_terms(p: ArrayLike | None, q: ArrayLike | None, log_p: ArrayLike | None = None,
+             log_q: ArrayLike | None = None) -> Array:
     """Elementwise ``p log(p/q) - p + q >= 0`` (scipy's ``kl_div``).
 
     Give probabilities, log-probabilities, or both (both avoids recomputing one from the
@@ -425,9 +429,9 @@ def kl_terms(p, q, log_p=None, log_q=None):
     """
     ratio_from_probabilities = p is not None and q is not None
     if log_p is None:
-        log_p = safe_log(p)
+        log_p = safe_log(p)  # type: ignore[arg-type]  # p is given when log_p is not
     if log_q is None:
-        log_q = safe_log(q)
+        log_q = safe_log(q)  # type: ignore[arg-type]  # q is given when log_q is not
     log_p, log_q = jnp.asarray(log_p), jnp.asarray(log_q)
     p_positive = log_p > -jnp.inf
     q_positive = log_q > -jnp.inf

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
+from jax.typing import ArrayLike, DTypeLike
 
 
-def is_traced(x) -> bool:
+def is_traced(x: object) -> bool:
     """Whether ``x`` is a JAX tracer (inside ``jit``/``vmap``/``grad``): its values are unknown.
 
     The one test of traced-ness in mlmath: value checks run only when this is false.
@@ -23,14 +25,14 @@ def is_traced(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def concrete_value(x):
+def concrete_value(x: ArrayLike) -> np.ndarray | None:
     """``x`` as a NumPy array, or ``None`` if it is traced (its value cannot be read)."""
     if is_traced(x):
         return None
     return np.asarray(x)
 
 
-def float_dtype_of(*arrays):
+def float_dtype_of(*arrays: Array) -> np.dtype:
     """The floating dtype a computation on ``arrays`` should use.
 
     Floating inputs keep their (promoted) dtype; integer and boolean inputs become the
@@ -42,7 +44,7 @@ def float_dtype_of(*arrays):
     return jnp.result_type(float)
 
 
-def as_float(x, name: str, dtype=None):
+def as_float(x: ArrayLike, name: str, dtype: DTypeLike | None = None) -> Array:
     """``x`` as a JAX array of floating dtype; raises ``TypeError`` for complex input."""
     array = jnp.asarray(x)
     if jnp.issubdtype(array.dtype, jnp.complexfloating):
@@ -52,7 +54,7 @@ def as_float(x, name: str, dtype=None):
     return array.astype(dtype)
 
 
-def as_floats(names: Sequence[str], values: Sequence) -> list:
+def as_floats(names: Sequence[str], values: Sequence[ArrayLike]) -> list[Array]:
     """Several parameters as arrays of one common floating dtype."""
     arrays = []
     for name, value in zip(names, values, strict=True):
@@ -64,7 +66,7 @@ def as_floats(names: Sequence[str], values: Sequence) -> list:
     return [a.astype(dtype) for a in arrays]
 
 
-def broadcast_shapes_or_raise(owner: str, **shapes) -> tuple[int, ...]:
+def broadcast_shapes_or_raise(owner: str, **shapes: Sequence[int]) -> tuple[int, ...]:
     """``np.broadcast_shapes`` of the named shapes, or a ``ValueError`` naming them all."""
     try:
         return tuple(np.broadcast_shapes(*shapes.values()))
@@ -73,7 +75,7 @@ def broadcast_shapes_or_raise(owner: str, **shapes) -> tuple[int, ...]:
         raise ValueError(f"{owner}: {described} do not broadcast together") from None
 
 
-def broadcast_parameters(owner: str, **parameters):
+def broadcast_parameters(owner: str, **parameters: Array) -> list[Array]:
     """Broadcast named parameters (already arrays) to one shape, or raise naming them."""
     shape = broadcast_shapes_or_raise(
         owner, **{name: value.shape for name, value in parameters.items()}
@@ -81,7 +83,7 @@ def broadcast_parameters(owner: str, **parameters):
     return [jnp.broadcast_to(value, shape) for value in parameters.values()]
 
 
-def shape_tuple(shape, name: str = "sample_shape") -> tuple[int, ...]:
+def shape_tuple(shape: int | Sequence[int], name: str = "sample_shape") -> tuple[int, ...]:
     """A sample shape given as an int or a sequence of ints, as a tuple."""
     if isinstance(shape, int | np.integer):
         shape = (int(shape),)
@@ -103,7 +105,7 @@ def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
     return int(axis) % ndim
 
 
-def log_base(base) -> float | None:
+def log_base(base: float | None) -> float | None:
     """``log(base)`` for an information unit (``None`` means nats), checked."""
     if base is None:
         return None
@@ -116,14 +118,14 @@ def log_base(base) -> float | None:
     return math.log(value)
 
 
-def in_base(nats, base):
+def in_base(nats: Array, base: float | None) -> Array:
     """Convert a quantity measured in nats to the unit given by ``base``."""
     scale = log_base(base)
     return nats if scale is None else nats / scale
 
 
-def integer_labels(labels, name: str, owner: str | None = None,
-                   kind: str = "integer labels", allow_empty: bool = True):
+def integer_labels(labels: ArrayLike, name: str, owner: str | None = None,
+                   kind: str = "integer labels", allow_empty: bool = True) -> Array:
     """``labels`` as a 1-D ``int32`` array, or a ``TypeError`` / ``ValueError`` naming it.
 
     The one check of integer label arrays (information measures, metrics, losses): the
@@ -144,8 +146,8 @@ def integer_labels(labels, name: str, owner: str | None = None,
     return labels.astype(jnp.int32)
 
 
-def weight_array(sample_weight, shape, owner: str | None = None, dtype=None,
-                 described: str = "shape"):
+def weight_array(sample_weight: ArrayLike | None, shape: Sequence[int], owner: str | None = None,
+                 dtype: DTypeLike | None = None, described: str = "shape") -> Array | None:
     """``sample_weight`` as a floating array of exactly ``shape`` (one weight per sample).
 
     ``None`` stays ``None``; ``described`` words the expected shape in the message. The

@@ -33,6 +33,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import optax
+from jax import Array
+from jax.typing import ArrayLike
+from jaxtyping import PyTree
 
 from mlmath import _special
 from mlmath._jit import jit
@@ -72,7 +75,8 @@ def _live_mask(logits, axis: int, where, function: str):
 
 
 @jit(static_argnames="axis")
-def softmax_cross_entropy(logits, labels, axis: int = -1, where=None):
+def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike, axis: int = -1,
+                          where: ArrayLike | None = None) -> Array:
     r"""Negative log-likelihood of ``Categorical(logits)`` at integer ``labels``.
 
     .. math:: \ell = -\log\mathrm{softmax}(z)_y = \mathrm{logsumexp}(z) - z_y
@@ -127,7 +131,8 @@ def softmax_cross_entropy(logits, labels, axis: int = -1, where=None):
 
 
 @jit(static_argnames="axis")
-def softmax_cross_entropy_with_probs(logits, target_probs, axis: int = -1, where=None):
+def softmax_cross_entropy_with_probs(logits: ArrayLike, target_probs: ArrayLike, axis: int = -1,
+                                     where: ArrayLike | None = None) -> Array:
     r"""Cross-entropy between target probabilities and ``Categorical(logits)``.
 
     .. math:: \ell = -\sum_k t_k \log\mathrm{softmax}(z)_k = H(t, q)
@@ -167,7 +172,7 @@ def softmax_cross_entropy_with_probs(logits, target_probs, axis: int = -1, where
 
 
 @jit
-def sigmoid_binary_cross_entropy(logits, labels):
+def sigmoid_binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     r"""Negative log-likelihood of ``Bernoulli(logits)`` at ``labels`` in ``[0, 1]``.
 
     .. math:: \ell = -y\log\sigma(z) - (1-y)\log\sigma(-z)
@@ -196,7 +201,7 @@ def sigmoid_binary_cross_entropy(logits, labels):
 
 
 @jit
-def gaussian_nll(mean, variance, y):
+def gaussian_nll(mean: ArrayLike, variance: ArrayLike, y: ArrayLike) -> Array:
     r"""Negative log-likelihood of ``Normal(mean, sqrt(variance))`` at ``y``.
 
     .. math:: \ell = \tfrac12\Big[\log 2\pi + \log\sigma^2 + \frac{(y-\mu)^2}{\sigma^2}\Big]
@@ -216,7 +221,7 @@ def gaussian_nll(mean, variance, y):
 
 
 @jit
-def laplace_nll(loc, scale, y):
+def laplace_nll(loc: ArrayLike, scale: ArrayLike, y: ArrayLike) -> Array:
     r"""Negative log-likelihood of ``Laplace(loc, scale)`` at ``y``.
 
     .. math:: \ell = \frac{|y-\mu|}{b} + \log 2b
@@ -235,7 +240,7 @@ def laplace_nll(loc, scale, y):
 
 
 @jit
-def poisson_nll(log_rate, counts):
+def poisson_nll(log_rate: ArrayLike, counts: ArrayLike) -> Array:
     r"""Negative log-likelihood of ``Poisson(exp(log_rate))`` at ``counts``.
 
     .. math:: \ell = e^{\eta} - y\,\eta + \log y!
@@ -256,7 +261,7 @@ def poisson_nll(log_rate, counts):
 
 
 @jit
-def squared_error(predictions, targets):
+def squared_error(predictions: ArrayLike, targets: ArrayLike) -> Array:
     r"""Squared error :math:`(y - \hat y)^2`.
 
     The Gaussian log-likelihood with unit variance, rescaled:
@@ -277,7 +282,7 @@ def squared_error(predictions, targets):
 
 
 @jit
-def huber(predictions, targets, delta: float = 1.0):
+def huber(predictions: ArrayLike, targets: ArrayLike, delta: float = 1.0) -> Array:
     r"""Huber loss: quadratic for residuals below ``delta``, linear above.
 
     .. math:: \rho_\delta(r) = \begin{cases}\tfrac12 r^2 & |r|\le\delta\\
@@ -299,7 +304,7 @@ def huber(predictions, targets, delta: float = 1.0):
 
 
 @jit
-def hinge(scores, labels):
+def hinge(scores: ArrayLike, labels: ArrayLike) -> Array:
     r"""Hinge loss :math:`\max(0, 1 - y s)` of a linear classifier's score ``s``.
 
     ``labels`` may be ``{0, 1}`` or ``{-1, +1}``: positive labels are the positive class,
@@ -329,7 +334,7 @@ def _leaves(params, function: str):
 
 
 @jit
-def l2_penalty(params):
+def l2_penalty(params: PyTree) -> Array:
     r"""Half the squared L2 norm of every leaf of a pytree: :math:`\tfrac12\lVert\theta\rVert^2`.
 
     The negative log-density of a standard Gaussian prior :math:`\theta\sim\mathcal N(0, I)`
@@ -347,7 +352,7 @@ def l2_penalty(params):
 
 
 @jit
-def l1_penalty(params):
+def l1_penalty(params: PyTree) -> Array:
     r"""L1 norm of every leaf of a pytree: :math:`\lVert\theta\rVert_1`.
 
     The negative log-density of a standard Laplace prior (scale 1) up to the constant

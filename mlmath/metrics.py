@@ -33,10 +33,13 @@ The counting metrics are piecewise constant in the labels, so they have no usefu
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
+from jax.typing import ArrayLike
 
 from mlmath import losses
 from mlmath._validation import (
@@ -68,12 +71,12 @@ _MULTIOUTPUTS = ("uniform_average", "raw_values")
 # validation (trace time: shapes, dtypes, static arguments; values only when concrete)
 
 
-def _class_labels(labels, name: str, function: str):
+def _class_labels(labels: ArrayLike, name: str, function: str) -> Array:
     return integer_labels(labels, name, function, kind="integer class labels 0..K-1",
                           allow_empty=False)
 
 
-def _label_pair(function: str, y_true, y_pred):
+def _label_pair(function: str, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[Array, Array]:
     y_true = _class_labels(y_true, "y_true", function)
     y_pred = _class_labels(y_pred, "y_pred", function)
     if y_true.shape != y_pred.shape:
@@ -132,7 +135,8 @@ def _num_classes(function: str, labels: dict, num_classes, binary: bool = False)
                 f"must be 2 or omitted, got {num_classes}"
             )
         num_classes = 2
-    concrete = {name: concrete_value(values) for name, values in labels.items()}
+    # a value is None only for traced labels, which the first branch below handles
+    concrete: dict[str, Any] = {name: concrete_value(values) for name, values in labels.items()}
     if any(values is None for values in concrete.values()):
         if num_classes is None:
             raise ValueError(
@@ -174,7 +178,8 @@ def _divide(numerator, denominator):
 # classification counts
 
 
-def confusion_matrix(y_true, y_pred, num_classes=None, sample_weight=None):
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None,
+                     sample_weight: ArrayLike | None = None) -> Array:
     r"""Confusion matrix: entry ``[i, j]`` counts samples of true class ``i`` predicted ``j``.
 
     .. math:: C_{ij} = \sum_s w_s\,[y_s = i]\,[\hat y_s = j]
@@ -210,7 +215,8 @@ def _confusion_kernel(y_true, y_pred, weights, num_classes):
     return contingency_table(y_true, y_pred, num_classes, num_classes, weights)
 
 
-def accuracy(y_true, y_pred, *, sample_weight=None):
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike, *,
+             sample_weight: ArrayLike | None = None) -> Array:
     r"""Fraction of samples whose predicted class is the true one.
 
     .. math:: \mathrm{accuracy} = \frac{\sum_s w_s\,[y_s = \hat y_s]}{\sum_s w_s}
@@ -299,8 +305,9 @@ def _averaged(numerator, denominator, support, occurs, average):
     return _divide(jnp.sum(support * per_class), jnp.sum(support))  # "weighted"
 
 
-def precision(y_true, y_pred, *, average="binary", pos_label=1, num_classes=None,
-              sample_weight=None):
+def precision(y_true: ArrayLike, y_pred: ArrayLike, *, average: str | None = "binary",
+              pos_label: int = 1, num_classes: int | None = None,
+              sample_weight: ArrayLike | None = None) -> Array:
     r"""Precision: of the samples predicted as a class, the fraction that belong to it.
 
     .. math:: P_k = \frac{TP_k}{TP_k + FP_k} = \frac{C_{kk}}{\sum_i C_{ik}}
@@ -332,8 +339,9 @@ def precision(y_true, y_pred, *, average="binary", pos_label=1, num_classes=None
                   sample_weight)
 
 
-def recall(y_true, y_pred, *, average="binary", pos_label=1, num_classes=None,
-           sample_weight=None):
+def recall(y_true: ArrayLike, y_pred: ArrayLike, *, average: str | None = "binary",
+           pos_label: int = 1, num_classes: int | None = None,
+           sample_weight: ArrayLike | None = None) -> Array:
     r"""Recall: of the samples of a class, the fraction predicted as that class.
 
     .. math:: R_k = \frac{TP_k}{TP_k + FN_k} = \frac{C_{kk}}{\sum_j C_{kj}}
@@ -359,7 +367,8 @@ def recall(y_true, y_pred, *, average="binary", pos_label=1, num_classes=None,
     return _score("recall", y_true, y_pred, average, pos_label, num_classes, sample_weight)
 
 
-def f1(y_true, y_pred, *, average="binary", pos_label=1, num_classes=None, sample_weight=None):
+def f1(y_true: ArrayLike, y_pred: ArrayLike, *, average: str | None = "binary", pos_label: int = 1,
+       num_classes: int | None = None, sample_weight: ArrayLike | None = None) -> Array:
     r"""F1 score: the harmonic mean of precision and recall, per class.
 
     .. math:: F_k = \frac{2 P_k R_k}{P_k + R_k} = \frac{2\,TP_k}{2\,TP_k + FP_k + FN_k}
@@ -411,7 +420,8 @@ def _check_prediction_rows(function: str, name: str, predictions, y_true):
     _num_classes(function, {"y_true": y_true}, num_classes)
 
 
-def log_loss(y_true, probs, *, sample_weight=None):
+def log_loss(y_true: ArrayLike, probs: ArrayLike, *,
+             sample_weight: ArrayLike | None = None) -> Array:
     r"""Log loss: the mean negative log-likelihood of ``Categorical(probs)`` at the labels.
 
     .. math:: \mathrm{log\_loss} = -\frac{\sum_s w_s \log p_{s, y_s}}{\sum_s w_s}
@@ -468,7 +478,8 @@ def _log_loss_kernel(y_true, probs, weights):
     return -_weighted_mean(log_true, weights)
 
 
-def log_loss_from_logits(y_true, logits, *, sample_weight=None):
+def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *,
+                         sample_weight: ArrayLike | None = None) -> Array:
     r"""Log loss from logits: the mean of :func:`mlmath.losses.softmax_cross_entropy`.
 
     .. math:: \mathrm{log\_loss} = \frac{\sum_s w_s\,[\mathrm{logsumexp}(z_s) - z_{s,y_s}]}
@@ -518,7 +529,8 @@ def _regression_inputs(function: str, y_true, y_pred, sample_weight, multioutput
             f"{function}: multioutput must be 'uniform_average' or 'raw_values', "
             f"got {multioutput!r}"
         )
-    names, values = ("y_true", "y_pred"), (y_true, y_pred)
+    names: tuple[str, ...] = ("y_true", "y_pred")
+    values: tuple[ArrayLike, ...] = (y_true, y_pred)
     if sample_weight is not None:
         names, values = (*names, "sample_weight"), (*values, sample_weight)
     arrays = as_floats(names, values)
@@ -554,7 +566,9 @@ def _combine_outputs(per_output, multioutput):
     return per_output if multioutput == "raw_values" else jnp.mean(per_output)
 
 
-def mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
+def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike, *,
+                       sample_weight: ArrayLike | None = None,
+                       multioutput: str = "uniform_average") -> Array:
     r"""Mean squared error :math:`\frac{\sum_s w_s (y_s - \hat y_s)^2}{\sum_s w_s}`.
 
     The mean of :func:`mlmath.losses.squared_error`: the Gaussian negative log-likelihood
@@ -586,7 +600,8 @@ def _mean_squared_error_kernel(y_true, y_pred, weights, multioutput):
     return _combine_outputs(per_output, multioutput)
 
 
-def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
+def r2_score(y_true: ArrayLike, y_pred: ArrayLike, *, sample_weight: ArrayLike | None = None,
+             multioutput: str = "uniform_average") -> Array:
     r"""Coefficient of determination :math:`R^2 = 1 - SS_{res} / SS_{tot}`, per output.
 
     .. math:: R^2 = 1 - \frac{\sum_s w_s (y_s - \hat y_s)^2}{\sum_s w_s (y_s - \bar y)^2},

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 from jax.scipy.special import ndtri
+from jax.typing import ArrayLike
 
 from mlmath._jit import jit_callables
 from mlmath.distributions import Distribution
@@ -34,7 +35,7 @@ class MonteCarloEstimate(NamedTuple):
 
 
 @jit_callables(static_argnames=("num_samples", "confidence"))
-def monte_carlo_mean(key, f: Callable, distribution: Distribution, num_samples: int,
+def monte_carlo_mean(key: ArrayLike, f: Callable, distribution: Distribution, num_samples: int,
                      confidence: float = 0.95) -> MonteCarloEstimate:
     r"""Estimate :math:`\mathbb E_{X\sim p}[f(X)]` from ``num_samples`` independent draws.
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike, DTypeLike
 
 from mlmath._jit import jit
 from mlmath._validation import broadcast_shapes_or_raise, shape_tuple
@@ -37,40 +40,41 @@ class Distribution(eqx.Module):
 
     @property
     @abc.abstractmethod
-    def dtype(self):
+    def dtype(self) -> jnp.dtype:
         """Floating dtype of the parameters."""
 
     @abc.abstractmethod
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         """Log-density (continuous) or log-mass (discrete) at ``x``; ``-inf`` off the support."""
 
     @abc.abstractmethod
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         """Draws of shape ``sample_shape + batch_shape + event_shape``."""
 
     @abc.abstractmethod
-    def entropy(self):
+    def entropy(self) -> Array:
         """Differential (continuous) or Shannon (discrete) entropy in nats, batch-shaped."""
 
     @abc.abstractmethod
-    def mean(self):
+    def mean(self) -> Array:
         """Mean, of shape ``batch_shape + event_shape``."""
 
     @abc.abstractmethod
-    def variance(self):
+    def variance(self) -> Array:
         """Variance of each coordinate, of shape ``batch_shape + event_shape``."""
 
     @jit
-    def prob(self, x):
+    def prob(self, x: ArrayLike) -> Array:
         """Density or mass at ``x``: ``exp(log_prob(x))``."""
         return jnp.exp(self.log_prob(x))
 
     @jit
-    def stddev(self):
+    def stddev(self) -> Array:
         """Standard deviation: the square root of ``variance()``."""
         return jnp.sqrt(self.variance())
 
-    def _value(self, x, name: str = "x", dtype=None):
+    def _value(self, x: ArrayLike, name: str = "x",
+               dtype: DTypeLike | None = None) -> tuple[Array, tuple[int, ...]]:
         """``x`` as an array checked against the event shape and broadcast to the batch.
 
         Returns ``(x, shape)`` where ``shape`` is the broadcast of ``x``'s batch part and the
@@ -97,6 +101,6 @@ class Distribution(eqx.Module):
         return x, shape
 
 
-def sample_dims(distribution: Distribution, sample_shape) -> tuple[int, ...]:
+def sample_dims(distribution: Distribution, sample_shape: int | Sequence[int]) -> tuple[int, ...]:
     """``sample_shape + batch_shape`` for a draw, with ``sample_shape`` validated."""
     return shape_tuple(sample_shape) + tuple(distribution.batch_shape)

@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import Array
+from jax.typing import ArrayLike
 
 from mlmath import _special
 from mlmath._jit import jit
@@ -65,7 +67,7 @@ class StudentT(_Scalar):
     loc: Array
     scale: Array
 
-    def __init__(self, df, loc=0.0, scale=1.0):
+    def __init__(self, df: ArrayLike, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> None:
         df, loc, scale = as_floats(("df", "loc", "scale"), (df, loc, scale))
         self.df, self.loc, self.scale = broadcast_parameters("StudentT", df=df, loc=loc,
                                                              scale=scale)
@@ -75,7 +77,7 @@ class StudentT(_Scalar):
         return (self.df, self.loc, self.scale)
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
         z = (x - self.loc) / self.scale
         half_df = 0.5 * self.df
@@ -83,12 +85,12 @@ class StudentT(_Scalar):
                 - jnp.log(self.scale) - (half_df + 0.5) * jnp.log1p(z * z / self.df))
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return self.loc + self.scale * jax.random.t(key, self.df, shape, self.dtype)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         # (nu+1)/2 [psi((nu+1)/2) - psi(nu/2)] + log(sqrt(nu) B(nu/2, 1/2)) + log sigma,
         # log B(nu/2, 1/2) = log(pi)/2 - [lgamma((nu+1)/2) - lgamma(nu/2)]
         half_df = 0.5 * self.df
@@ -96,11 +98,11 @@ class StudentT(_Scalar):
                 + _HALF_LOG_PI - _lgamma_half_step(half_df) + jnp.log(self.scale))
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return jnp.where(self.df > 1, self.loc, jnp.nan)
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         df = self.df
         finite = self.scale * self.scale * df / jnp.where(df > 2, df - 2.0, 1.0)
         return jnp.where(df > 2, finite, jnp.where(df > 1, jnp.inf, jnp.nan))
@@ -126,7 +128,7 @@ class InverseGamma(_Scalar):
     concentration: Array
     scale: Array
 
-    def __init__(self, concentration, scale=1.0):
+    def __init__(self, concentration: ArrayLike, scale: ArrayLike = 1.0) -> None:
         concentration, scale = as_floats(("concentration", "scale"), (concentration, scale))
         self.concentration, self.scale = broadcast_parameters(
             "InverseGamma", concentration=concentration, scale=scale
@@ -140,7 +142,7 @@ class InverseGamma(_Scalar):
         return Gamma(self.concentration, self.scale)
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
         positive = x > 0
         safe_x = jnp.where(positive, x, 1.0)
@@ -148,23 +150,23 @@ class InverseGamma(_Scalar):
         return jnp.where(positive, value, -jnp.inf)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         return 1.0 / self._reciprocal().sample(key, sample_shape)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         # H(1/Y) = H(Y) - 2 E[log Y], E[log Y] = digamma(alpha) - log(beta)
         alpha = self.concentration
         digamma_alpha = jnp.log(alpha) + _special.digamma_minus_log(alpha)
         return self._reciprocal().entropy() - 2.0 * (digamma_alpha - jnp.log(self.scale))
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         alpha = self.concentration
         return jnp.where(alpha > 1, self.scale / jnp.where(alpha > 1, alpha - 1.0, 1.0), jnp.inf)
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         alpha = self.concentration
         shifted = jnp.where(alpha > 2, alpha - 1.0, 2.0)
         finite = self.scale * self.scale / (shifted * shifted * (shifted - 1.0))
@@ -199,7 +201,8 @@ class NegativeBinomial(Distribution):
     total_count: Array
     logits: Array
 
-    def __init__(self, total_count, logits=None, probs=None):
+    def __init__(self, total_count: ArrayLike, logits: ArrayLike | None = None,
+                 probs: ArrayLike | None = None) -> None:
         kind, value = _logits_or_probs("NegativeBinomial", logits, probs)
         total_count, value = as_floats(("total_count", kind), (total_count, value))
         if kind == "probs":
@@ -218,7 +221,7 @@ class NegativeBinomial(Distribution):
         return tuple(self.logits.shape)
 
     @property
-    def dtype(self):
+    def dtype(self) -> jnp.dtype:
         return self.logits.dtype
 
     @staticmethod
@@ -242,14 +245,14 @@ class NegativeBinomial(Distribution):
         return jnp.where(positive, jnp.log(r) - jnp.log(n) + binomial, at_zero)
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x)
         valid = _integer_valued(x) & (x >= 0)
         counts = jnp.where(valid, x, 0).astype(self.dtype)
         return jnp.where(valid, self._log_pmf(counts, self.total_count, self.logits), -jnp.inf)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         gamma_key, poisson_key = jax.random.split(key)
         rates = jax.random.gamma(gamma_key, self.total_count, shape, self.dtype) * jnp.exp(
@@ -257,7 +260,7 @@ class NegativeBinomial(Distribution):
         return jax.random.poisson(poisson_key, rates, shape).astype(jnp.int32)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         mean, sd = self.mean(), jnp.sqrt(self.variance())
         start = jnp.floor(jnp.maximum(mean - 20.0 * sd, 0.0))
         counts = start[..., None] + jnp.arange(_NEGATIVE_BINOMIAL_WINDOW, dtype=self.dtype)
@@ -290,11 +293,11 @@ class NegativeBinomial(Distribution):
         return jnp.where(captured, value, jnp.nan)
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return self.total_count * jnp.exp(self.logits)
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         return self.mean() / jax.nn.sigmoid(-self.logits)
 
 
@@ -325,7 +328,8 @@ class NormalInverseGamma(eqx.Module):
     concentration: Array
     rate: Array
 
-    def __init__(self, loc, precision, concentration, rate):
+    def __init__(self, loc: ArrayLike, precision: ArrayLike, concentration: ArrayLike,
+                 rate: ArrayLike) -> None:
         loc, precision, concentration, rate = as_floats(
             ("loc", "precision", "concentration", "rate"), (loc, precision, concentration, rate)
         )
@@ -346,7 +350,7 @@ class NormalInverseGamma(eqx.Module):
         self.concentration, self.rate = concentration, rate
 
     @property
-    def dtype(self):
+    def dtype(self) -> jnp.dtype:
         return self.loc.dtype
 
     @property
@@ -363,7 +367,7 @@ class NormalInverseGamma(eqx.Module):
         return InverseGamma(self.concentration, self.rate)
 
     @jit
-    def log_prob(self, weights, variance):
+    def log_prob(self, weights: ArrayLike, variance: ArrayLike) -> Array:
         """Joint log-density of weights ``(..., d)`` and variances ``(...)``."""
         weights = as_float(weights, "weights", self.dtype)
         variance = as_float(variance, "variance", self.dtype)
@@ -384,7 +388,8 @@ class NormalInverseGamma(eqx.Module):
         return jnp.where(positive, value, -jnp.inf)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike,
+               sample_shape: int | Sequence[int] = ()) -> tuple[Array, Array]:
         """Draws ``(weights, variance)`` of shapes ``sample_shape + (d,)`` and ``sample_shape``."""
         shape = shape_tuple(sample_shape)
         variance_key, weights_key = jax.random.split(key)
@@ -396,7 +401,7 @@ class NormalInverseGamma(eqx.Module):
         return self.loc + jnp.sqrt(variance)[..., None] * noise, variance
 
     @jit
-    def predictive(self, X) -> StudentT:
+    def predictive(self, X: ArrayLike) -> StudentT:
         r"""Predictive distribution of targets at new inputs ``X (n, d)``: one Student-t per row.
 
         .. math:: y_*\mid x_* \sim t_{2a}\Big(x_*^\top m,\ \frac ba\big(1 + x_*^\top

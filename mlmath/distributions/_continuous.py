@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 from jax import Array
+from jax.typing import ArrayLike
 
 from mlmath import _special
 from mlmath._jit import jit
@@ -56,7 +58,7 @@ class Normal(_Scalar):
     loc: Array
     scale: Array
 
-    def __init__(self, loc, scale):
+    def __init__(self, loc: ArrayLike, scale: ArrayLike) -> None:
         loc, scale = as_floats(("loc", "scale"), (loc, scale))
         self.loc, self.scale = broadcast_parameters("Normal", loc=loc, scale=scale)
 
@@ -65,7 +67,7 @@ class Normal(_Scalar):
         return (self.loc, self.scale)
 
     @classmethod
-    def fit(cls, x, weights=None):
+    def fit(cls, x: ArrayLike, weights: ArrayLike | None = None) -> Normal:
         """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
 
         The estimate is the weighted mean and the weighted (biased) standard deviation.
@@ -75,30 +77,30 @@ class Normal(_Scalar):
         return cls(*_fit.fit_normal(x, weights))
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
         z = (x - self.loc) / self.scale
         return -0.5 * z * z - jnp.log(self.scale) - _special.HALF_LOG_TWO_PI
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return self.loc + self.scale * jax.random.normal(key, shape, self.dtype)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         return 0.5 + _special.HALF_LOG_TWO_PI + jnp.log(self.scale)
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return self.loc
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         return self.scale * self.scale
 
     @jit
-    def stddev(self):
+    def stddev(self) -> Array:
         return self.scale
 
 
@@ -120,7 +122,7 @@ class Laplace(_Scalar):
     loc: Array
     scale: Array
 
-    def __init__(self, loc, scale):
+    def __init__(self, loc: ArrayLike, scale: ArrayLike) -> None:
         loc, scale = as_floats(("loc", "scale"), (loc, scale))
         self.loc, self.scale = broadcast_parameters("Laplace", loc=loc, scale=scale)
 
@@ -129,7 +131,7 @@ class Laplace(_Scalar):
         return (self.loc, self.scale)
 
     @classmethod
-    def fit(cls, x, weights=None):
+    def fit(cls, x: ArrayLike, weights: ArrayLike | None = None) -> Laplace:
         """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
 
         The estimate is the weighted median and the mean absolute deviation from it. ``weights``
@@ -139,25 +141,25 @@ class Laplace(_Scalar):
         return cls(*_fit.fit_laplace(x, weights))
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
         return -jnp.abs(x - self.loc) / self.scale - jnp.log(2.0 * self.scale)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return self.loc + self.scale * jax.random.laplace(key, shape, self.dtype)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         return 1.0 + jnp.log(2.0 * self.scale)
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return self.loc
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         return 2.0 * self.scale * self.scale
 
 
@@ -175,7 +177,7 @@ class Uniform(_Scalar):
     low: Array
     high: Array
 
-    def __init__(self, low, high):
+    def __init__(self, low: ArrayLike, high: ArrayLike) -> None:
         low, high = as_floats(("low", "high"), (low, high))
         self.low, self.high = broadcast_parameters("Uniform", low=low, high=high)
 
@@ -184,7 +186,7 @@ class Uniform(_Scalar):
         return (self.low, self.high)
 
     @classmethod
-    def fit(cls, x, weights=None):
+    def fit(cls, x: ArrayLike, weights: ArrayLike | None = None) -> Uniform:
         """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
 
         The estimate is the smallest and largest samples with positive weight. ``weights`` (shape
@@ -194,27 +196,27 @@ class Uniform(_Scalar):
         return cls(*_fit.fit_uniform(x, weights))
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
         inside = (x >= self.low) & (x <= self.high)
         return jnp.where(inside, -jnp.log(self.high - self.low), -jnp.inf)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         u = jax.random.uniform(key, shape, self.dtype)
         return self.low + (self.high - self.low) * u
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         return jnp.log(self.high - self.low)
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return 0.5 * (self.low + self.high)
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         width = self.high - self.low
         return width * width / 12.0
 
@@ -239,7 +241,7 @@ class Gamma(_Scalar):
     concentration: Array
     rate: Array
 
-    def __init__(self, concentration, rate=1.0):
+    def __init__(self, concentration: ArrayLike, rate: ArrayLike = 1.0) -> None:
         concentration, rate = as_floats(("concentration", "rate"), (concentration, rate))
         self.concentration, self.rate = broadcast_parameters(
             "Gamma", concentration=concentration, rate=rate
@@ -250,7 +252,7 @@ class Gamma(_Scalar):
         return (self.concentration, self.rate)
 
     @classmethod
-    def fit(cls, x, weights=None):
+    def fit(cls, x: ArrayLike, weights: ArrayLike | None = None) -> Gamma:
         """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
 
         The estimate is the shape by Newton's method on its score equation, then the rate.
@@ -260,7 +262,7 @@ class Gamma(_Scalar):
         return cls(*_fit.fit_gamma(x, weights))
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
         alpha, rate = self.concentration, self.rate
         positive = x > 0
@@ -272,12 +274,12 @@ class Gamma(_Scalar):
         return jnp.where(positive, interior, jnp.where(x == 0, at_zero, -jnp.inf))
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return jax.random.gamma(key, self.concentration, shape, self.dtype) / self.rate
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         # alpha + lgamma(alpha) + (1 - alpha) digamma(alpha) - log(rate), with its large
         # terms (of order alpha log alpha) cancelled analytically through Stirling's series
         alpha = self.concentration
@@ -290,11 +292,11 @@ class Gamma(_Scalar):
         )
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return self.concentration / self.rate
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         return self.concentration / (self.rate * self.rate)
 
 
@@ -316,7 +318,7 @@ class Beta(_Scalar):
     concentration1: Array
     concentration0: Array
 
-    def __init__(self, concentration1, concentration0):
+    def __init__(self, concentration1: ArrayLike, concentration0: ArrayLike) -> None:
         a, b = as_floats(("concentration1", "concentration0"), (concentration1, concentration0))
         self.concentration1, self.concentration0 = broadcast_parameters(
             "Beta", concentration1=a, concentration0=b
@@ -330,7 +332,7 @@ class Beta(_Scalar):
         return jnp.stack([self.concentration1, self.concentration0], axis=-1)
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
         inside = (x >= 0) & (x <= 1)
         safe_x = jnp.where(inside, x, 0.5)
@@ -339,22 +341,22 @@ class Beta(_Scalar):
         return jnp.where(inside, value, -jnp.inf)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return jax.random.beta(
             key, self.concentration1, self.concentration0, shape, self.dtype
         )
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         return dirichlet_entropy(self._pair())
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return self.concentration1 / (self.concentration1 + self.concentration0)
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         a, b = self.concentration1, self.concentration0
         total = a + b
         return a * b / (total * total * (total + 1.0))

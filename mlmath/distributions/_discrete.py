@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 from jax import Array
+from jax.typing import ArrayLike
 
 from mlmath import _special
 from mlmath._jit import jit
@@ -53,7 +56,7 @@ class Bernoulli(Distribution):
 
     logits: Array
 
-    def __init__(self, logits=None, probs=None):
+    def __init__(self, logits: ArrayLike | None = None, probs: ArrayLike | None = None) -> None:
         kind, value = _logits_or_probs("Bernoulli", logits, probs)
         value = as_float(value, kind)
         if kind == "probs":
@@ -61,7 +64,7 @@ class Bernoulli(Distribution):
         self.logits = value
 
     @classmethod
-    def fit(cls, x, weights=None):
+    def fit(cls, x: ArrayLike, weights: ArrayLike | None = None) -> Bernoulli:
         """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
 
         The estimate is the weighted fraction of ones. ``weights`` (shape ``(n,)`` or broadcasting
@@ -80,7 +83,7 @@ class Bernoulli(Distribution):
         return tuple(self.logits.shape)
 
     @property
-    def dtype(self):
+    def dtype(self) -> jnp.dtype:
         return self.logits.dtype
 
     def _log_probs_pair(self):
@@ -88,27 +91,27 @@ class Bernoulli(Distribution):
         return jax.nn.log_sigmoid(-self.logits), jax.nn.log_sigmoid(self.logits)
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x)
         log_zero, log_one = self._log_probs_pair()
         return jnp.where(x == 1, log_one, jnp.where(x == 0, log_zero, -jnp.inf))
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return jax.random.bernoulli(key, self.probs, shape).astype(jnp.int32)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         log_zero, log_one = self._log_probs_pair()
         return -(_special.xlogx_exp(log_zero) + _special.xlogx_exp(log_one))
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return self.probs
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         return jax.nn.sigmoid(self.logits) * jax.nn.sigmoid(-self.logits)
 
 
@@ -133,7 +136,7 @@ class Categorical(Distribution):
 
     logits: Array
 
-    def __init__(self, logits=None, probs=None):
+    def __init__(self, logits: ArrayLike | None = None, probs: ArrayLike | None = None) -> None:
         kind, value = _logits_or_probs("Categorical", logits, probs)
         value = as_float(value, kind)
         if value.ndim < 1:
@@ -143,7 +146,8 @@ class Categorical(Distribution):
         self.logits = value
 
     @classmethod
-    def fit(cls, x, num_categories: int, weights=None):
+    def fit(cls, x: ArrayLike, num_categories: int,
+            weights: ArrayLike | None = None) -> Categorical:
         """Weighted maximum-likelihood fit to integer labels ``x`` (axis 0): label frequencies.
 
         ``num_categories`` (static) fixes ``K``; ``weights`` need not sum to one. See
@@ -170,11 +174,11 @@ class Categorical(Distribution):
         return tuple(self.logits.shape[:-1])
 
     @property
-    def dtype(self):
+    def dtype(self) -> jnp.dtype:
         return self.logits.dtype
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, shape = self._value(x)
         k = self.num_categories
         valid = _integer_valued(x) & (x >= 0) & (x < k)
@@ -185,23 +189,23 @@ class Categorical(Distribution):
         return jnp.where(jnp.broadcast_to(valid, shape), picked, -jnp.inf)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return jax.random.categorical(key, self.logits, axis=-1, shape=shape).astype(jnp.int32)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         return -jnp.sum(_special.xlogx_exp(self.log_probs), axis=-1)
 
     def _labels(self):
         return jnp.arange(self.num_categories, dtype=self.dtype)
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return jnp.sum(self.probs * self._labels(), axis=-1)
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         centred = self._labels() - self.mean()[..., None]
         return jnp.sum(self.probs * centred * centred, axis=-1)
 
@@ -225,11 +229,11 @@ class Poisson(Distribution):
 
     rate: Array
 
-    def __init__(self, rate):
+    def __init__(self, rate: ArrayLike) -> None:
         self.rate = as_float(rate, "rate")
 
     @classmethod
-    def fit(cls, x, weights=None):
+    def fit(cls, x: ArrayLike, weights: ArrayLike | None = None) -> Poisson:
         """Weighted maximum-likelihood fit to samples ``x`` along axis 0.
 
         The estimate is the weighted mean count. ``weights`` (shape ``(n,)`` or broadcasting to
@@ -243,11 +247,11 @@ class Poisson(Distribution):
         return tuple(self.rate.shape)
 
     @property
-    def dtype(self):
+    def dtype(self) -> jnp.dtype:
         return self.rate.dtype
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x)
         valid = _integer_valued(x) & (x >= 0)
         counts = jnp.where(valid, x, 0).astype(self.dtype)
@@ -255,18 +259,18 @@ class Poisson(Distribution):
         return jnp.where(valid, value, -jnp.inf)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return jax.random.poisson(key, self.rate, shape).astype(jnp.int32)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         return _special.poisson_entropy(self.rate)
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return self.rate
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         return self.rate

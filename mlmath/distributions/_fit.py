@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax import Array
 from jax.scipy.special import digamma, polygamma
+from jax.typing import ArrayLike
+from jaxtyping import Float
 
 from mlmath._jit import jit
 from mlmath._validation import as_float
 
+# Shapes for static checkers and readers (not checked at run time).
+_Samples = Float[ArrayLike, "n d"]
+_SampleWeights = Float[ArrayLike, "n"]
+_MeanVector = Float[Array, "d"]
+_CovarianceMatrix = Float[Array, "d d"]
 
-def _weights(x, weights, event_ndim: int, owner: str):
+
+def _weights(x: Array, weights: ArrayLike | None, event_ndim: int, owner: str) -> Array:
     """Weights broadcast to ``x`` without its event axes; ones when omitted."""
     if x.ndim < 1 + event_ndim:
         raise ValueError(
@@ -44,13 +53,13 @@ def _weights(x, weights, event_ndim: int, owner: str):
 
 
 @jit
-def weighted_mean(x, weights):
+def weighted_mean(x: ArrayLike, weights: ArrayLike) -> Array:
     """``sum_i w_i x_i / sum_i w_i`` along axis 0."""
     return jnp.sum(weights * x, axis=0) / jnp.sum(weights, axis=0)
 
 
 @jit
-def fit_normal(x, weights=None):
+def fit_normal(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, Array]:
     r"""Weighted MLE of a Normal: the weighted mean and the (biased) weighted variance.
 
     .. math:: \hat\mu = \frac{\sum_i w_i x_i}{\sum_i w_i},\quad
@@ -64,7 +73,8 @@ def fit_normal(x, weights=None):
 
 
 @jit
-def fit_multivariate_normal(x, weights=None, reg_covar=0.0):
+def fit_multivariate_normal(x: _Samples, weights: _SampleWeights | None = None,
+                            reg_covar: float = 0.0) -> tuple[_MeanVector, _CovarianceMatrix]:
     r"""Weighted MLE of a multivariate normal: mean and (biased) covariance ``+ reg_covar I``.
 
     ``x`` has shape ``(n, d)``; ``reg_covar`` (as scikit-learn's) adds to the diagonal so a
@@ -83,14 +93,14 @@ def fit_multivariate_normal(x, weights=None, reg_covar=0.0):
 
 
 @jit
-def fit_bernoulli(x, weights=None):
+def fit_bernoulli(x: ArrayLike, weights: ArrayLike | None = None) -> Array:
     """Weighted MLE of a Bernoulli: the weighted fraction of ones."""
     x = as_float(x, "x")
     return weighted_mean(x, _weights(x, weights, 0, "Bernoulli"))
 
 
 @jit(static_argnames="num_categories")
-def fit_categorical(x, num_categories: int, weights=None):
+def fit_categorical(x: ArrayLike, num_categories: int, weights: ArrayLike | None = None) -> Array:
     """Weighted MLE of a Categorical: weighted label frequencies, shape ``(..., K)``."""
     if not isinstance(num_categories, int) or num_categories < 1:
         raise ValueError(f"num_categories must be a positive int, got {num_categories!r}")
@@ -104,14 +114,14 @@ def fit_categorical(x, num_categories: int, weights=None):
 
 
 @jit
-def fit_poisson(x, weights=None):
+def fit_poisson(x: ArrayLike, weights: ArrayLike | None = None) -> Array:
     """Weighted MLE of a Poisson: the weighted mean count."""
     x = as_float(x, "x")
     return weighted_mean(x, _weights(x, weights, 0, "Poisson"))
 
 
 @jit
-def weighted_median(x, weights):
+def weighted_median(x: ArrayLike, weights: ArrayLike) -> Array:
     """A weighted median along axis 0 (the midpoint of the median interval, as np.median).
 
     With unit weights this is ``np.median``; in general it minimizes
@@ -129,7 +139,7 @@ def weighted_median(x, weights):
 
 
 @jit
-def fit_laplace(x, weights=None):
+def fit_laplace(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, Array]:
     r"""Weighted MLE of a Laplace: weighted median, then mean absolute deviation from it.
 
     .. math:: \hat\mu = \operatorname{median}_w(x),\quad
@@ -145,7 +155,7 @@ _GAMMA_NEWTON_STEPS = 12
 
 
 @jit
-def fit_gamma(x, weights=None):
+def fit_gamma(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, Array]:
     r"""Weighted MLE of a Gamma: Newton's method on the shape, then the rate in closed form.
 
     The shape :math:`a` solves :math:`\log a - \psi(a) = s` with
@@ -173,7 +183,7 @@ def fit_gamma(x, weights=None):
 
 
 @jit
-def fit_uniform(x, weights=None):
+def fit_uniform(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, Array]:
     """MLE of a Uniform: the smallest and largest samples with positive weight."""
     x = as_float(x, "x")
     weights = _weights(x, weights, 0, "Uniform")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
 from jax.scipy.linalg import solve_triangular
+from jax.typing import ArrayLike
+from jaxtyping import Float
 
 from mlmath import _special
 from mlmath._jit import jit
@@ -16,9 +19,15 @@ from mlmath._validation import as_floats, broadcast_shapes_or_raise
 from mlmath.distributions import _fit
 from mlmath.distributions._base import Distribution, sample_dims
 
+# Shapes for static checkers and readers (not checked at run time): the batch shapes of the
+# matrix and the vectors broadcast.
+_LowerTriangular = Float[Array, "*B d d"]
+_Vectors = Float[Array, "*S d"]
+_SolvedVectors = Float[Array, "*shape d"]
+
 
 @jit
-def solve_lower_triangular(scale_tril, values):
+def solve_lower_triangular(scale_tril: _LowerTriangular, values: _Vectors) -> _SolvedVectors:
     """``L^{-1} y`` for lower-triangular ``L`` of shape ``(*B, d, d)`` and ``y`` of ``(*S, d)``.
 
     The batch shapes broadcast; the leading dimensions of ``y`` that ``L`` lacks become the
@@ -73,7 +82,8 @@ class MultivariateNormal(Distribution):
     loc: Array
     scale_tril: Array
 
-    def __init__(self, loc, covariance=None, scale_tril=None):
+    def __init__(self, loc: ArrayLike, covariance: ArrayLike | None = None,
+                 scale_tril: ArrayLike | None = None) -> None:
         if (covariance is None) == (scale_tril is None):
             raise ValueError(
                 "MultivariateNormal: give exactly one of covariance= or scale_tril=, got "
@@ -81,7 +91,7 @@ class MultivariateNormal(Distribution):
             )
         name = "covariance" if covariance is not None else "scale_tril"
         matrix = covariance if covariance is not None else scale_tril
-        loc, matrix = as_floats(("loc", name), (loc, matrix))
+        loc, matrix = as_floats(("loc", name), (loc, matrix))  # type: ignore[arg-type]
         if loc.ndim < 1:
             raise ValueError(f"MultivariateNormal: loc must have shape (..., d), got {loc.shape}")
         d = loc.shape[-1]
@@ -99,7 +109,8 @@ class MultivariateNormal(Distribution):
         )
 
     @classmethod
-    def fit(cls, x, weights=None, reg_covar=0.0):
+    def fit(cls, x: ArrayLike, weights: ArrayLike | None = None,
+            reg_covar: float = 0.0) -> MultivariateNormal:
         """Weighted maximum-likelihood fit to rows of ``x (n, d)``: mean and covariance.
 
         The covariance is the weighted (biased) one plus ``reg_covar`` on its diagonal (as
@@ -118,7 +129,7 @@ class MultivariateNormal(Distribution):
         return (self.loc.shape[-1],)
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.loc.dtype
 
     def _half_log_det(self):
@@ -127,7 +138,7 @@ class MultivariateNormal(Distribution):
         return jnp.sum(jnp.log(jnp.abs(diagonal)), axis=-1)
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, shape = self._value(x, dtype=self.dtype)
         whitened = solve_lower_triangular(self.scale_tril, x - self.loc)
         mahalanobis = jnp.sum(whitened * whitened, axis=-1)
@@ -136,29 +147,29 @@ class MultivariateNormal(Distribution):
         return jnp.broadcast_to(value, shape)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape) + self.event_shape
         z = jax.random.normal(key, shape, self.dtype)
         return self.loc + jnp.einsum("...ij,...j->...i", self.scale_tril, z)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         d = self.event_shape[0]
         value = d * (0.5 + _special.HALF_LOG_TWO_PI) + self._half_log_det()
         return jnp.broadcast_to(value, self.batch_shape)
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return jnp.broadcast_to(self.loc, self.batch_shape + self.event_shape)
 
     @jit
-    def covariance(self):
+    def covariance(self) -> Array:
         """Covariance matrix :math:`L L^\\top`, of shape ``batch_shape + (d, d)``."""
         covariance = self.scale_tril @ jnp.swapaxes(self.scale_tril, -1, -2)
         return jnp.broadcast_to(covariance, self.batch_shape + self.event_shape * 2)
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         variance = jnp.sum(self.scale_tril * self.scale_tril, axis=-1)
         return jnp.broadcast_to(variance, self.batch_shape + self.event_shape)
 
@@ -176,7 +187,7 @@ def _exponent_log(exponent, x):
     return jnp.where(positive, exponent * jnp.log(safe_x), _special.xlogy(exponent, x))
 
 
-def dirichlet_log_density(x, concentration):
+def dirichlet_log_density(x: Array, concentration: Array) -> Array:
     r"""Dirichlet log-density of points ``x`` (last axis on the simplex), no support check.
 
     Rewritten so that the ``lgamma`` terms of order :math:`\alpha_0\log\alpha_0` cancel
@@ -199,7 +210,7 @@ def dirichlet_log_density(x, concentration):
     return jnp.sum(_exponent_log(concentration - 1.0, ratio), axis=-1) + normalizer
 
 
-def dirichlet_entropy(concentration):
+def dirichlet_entropy(concentration: Array) -> Array:
     r"""Entropy of a Dirichlet distribution, in a cancellation-free form.
 
     :math:`\log B(\alpha) + (\alpha_0 - K)\psi(\alpha_0) - \sum_j(\alpha_j-1)\psi(\alpha_j)`,
@@ -242,7 +253,7 @@ class Dirichlet(Distribution):
 
     concentration: Array
 
-    def __init__(self, concentration):
+    def __init__(self, concentration: ArrayLike) -> None:
         (concentration,) = as_floats(("concentration",), (concentration,))
         if concentration.ndim < 1:
             raise ValueError(
@@ -259,11 +270,11 @@ class Dirichlet(Distribution):
         return (self.concentration.shape[-1],)
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.concentration.dtype
 
     @jit
-    def log_prob(self, x):
+    def log_prob(self, x: ArrayLike) -> Array:
         x, shape = self._value(x, dtype=self.dtype)
         tolerance = math.sqrt(float(jnp.finfo(x.dtype).eps))
         inside = jnp.all(x >= 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1.0) <= tolerance)
@@ -272,25 +283,25 @@ class Dirichlet(Distribution):
         return jnp.broadcast_to(jnp.where(inside, value, -jnp.inf), shape)
 
     @jit(static_argnames="sample_shape")
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         return jax.random.dirichlet(key, self.concentration, shape, self.dtype)
 
     @jit
-    def entropy(self):
+    def entropy(self) -> Array:
         return dirichlet_entropy(self.concentration)
 
     @jit
-    def mean(self):
+    def mean(self) -> Array:
         return self.concentration / jnp.sum(self.concentration, axis=-1, keepdims=True)
 
     @jit
-    def variance(self):
+    def variance(self) -> Array:
         total = jnp.sum(self.concentration, axis=-1, keepdims=True)
         return self.concentration * (total - self.concentration) / (total * total * (total + 1))
 
     @jit
-    def covariance(self):
+    def covariance(self) -> Array:
         """Covariance matrix, of shape ``batch_shape + (K, K)``."""
         total = jnp.sum(self.concentration, axis=-1)[..., None, None]
         mean = self.mean()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+from jaxtyping import Float
 
 from mlmath import _special
 from mlmath._jit import jit
@@ -15,6 +18,11 @@ from mlmath._validation import (
     log_base,
     normalize_axis,
 )
+
+# Shapes for static checkers and readers (not checked at run time): the distributions lie along
+# the last axis (``axis=-1``, the default) and the result has the leading (batch) shape.
+_LastAxisK = Float[ArrayLike, "*batch K"]
+_Batch = Float[Array, "*batch"]
 
 
 def _prepare(function: str, names, arrays, axis: int, where, fill):
@@ -61,7 +69,7 @@ def _log_softmax_pair(function: str, p_logits, q_logits, axis: int, where):
 
 
 @jit(static_argnames="base")
-def self_information(p, base=None):
+def self_information(p: ArrayLike, base: float | None = None) -> Array:
     r"""Surprise of an event of probability ``p``: :math:`I = -\log p`, elementwise.
 
     ``p == 0`` gives ``inf`` (an impossible event is infinitely surprising).
@@ -81,7 +89,8 @@ def self_information(p, base=None):
 
 
 @jit(static_argnames=("axis", "base"))
-def entropy(p, axis: int = -1, base=None, where=None):
+def entropy(p: _LastAxisK, axis: int = -1, base: float | None = None,
+            where: ArrayLike | None = None) -> _Batch:
     r"""Shannon entropy :math:`H(P) = -\sum_x p(x)\log p(x)` along ``axis``.
 
     ``0 log 0 = 0``. The gradient is finite where an entry is 0: by convention that term's
@@ -110,7 +119,8 @@ def entropy(p, axis: int = -1, base=None, where=None):
 
 
 @jit(static_argnames=("axis", "base"))
-def cross_entropy(p, q, axis: int = -1, base=None, where=None):
+def cross_entropy(p: _LastAxisK, q: _LastAxisK, axis: int = -1, base: float | None = None,
+                  where: ArrayLike | None = None) -> _Batch:
     r"""Cross-entropy :math:`H(P, Q) = -\sum_x p(x)\log q(x)` along ``axis``.
 
     The expected surprise of outcomes drawn from ``P`` under the model ``Q``;
@@ -134,7 +144,8 @@ def cross_entropy(p, q, axis: int = -1, base=None, where=None):
 
 
 @jit(static_argnames=("axis", "base"))
-def kl_divergence(p, q, axis: int = -1, base=None, where=None):
+def kl_divergence(p: _LastAxisK, q: _LastAxisK, axis: int = -1, base: float | None = None,
+                  where: ArrayLike | None = None) -> _Batch:
     r"""Kullback–Leibler divergence :math:`D_{KL}(P\|Q) = \sum_x p(x)\log\frac{p(x)}{q(x)}`.
 
     Computed term by term as :math:`p\log(p/q) - p + q` (scipy's ``kl_div``), which sums
@@ -163,7 +174,8 @@ def kl_divergence(p, q, axis: int = -1, base=None, where=None):
 
 
 @jit(static_argnames=("axis", "base"))
-def js_divergence(p, q, axis: int = -1, base=None, where=None):
+def js_divergence(p: _LastAxisK, q: _LastAxisK, axis: int = -1, base: float | None = None,
+                  where: ArrayLike | None = None) -> _Batch:
     r"""Jensen–Shannon divergence :math:`\tfrac12 D(P\|M) + \tfrac12 D(Q\|M)`.
 
     Here :math:`M = (P + Q)/2` is the mixture. Symmetric, finite for any pair, and at most
@@ -183,7 +195,8 @@ def js_divergence(p, q, axis: int = -1, base=None, where=None):
 
 
 @jit(static_argnames=("axis", "base"))
-def entropy_from_logits(logits, axis: int = -1, base=None, where=None):
+def entropy_from_logits(logits: _LastAxisK, axis: int = -1, base: float | None = None,
+                        where: ArrayLike | None = None) -> _Batch:
     r"""Entropy of :math:`\mathrm{softmax}(\ell)` without forming the probabilities first.
 
     :math:`H = -\sum_k p_k \log p_k` with :math:`\log p = \ell - \mathrm{logsumexp}(\ell)`,
@@ -205,7 +218,8 @@ def entropy_from_logits(logits, axis: int = -1, base=None, where=None):
 
 
 @jit(static_argnames=("axis", "base"))
-def cross_entropy_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
+def cross_entropy_from_logits(p_logits: _LastAxisK, q_logits: _LastAxisK, axis: int = -1,
+                              base: float | None = None, where: ArrayLike | None = None) -> _Batch:
     r"""Cross-entropy :math:`H(P,Q)` with both distributions given by logits.
 
     Example:
@@ -225,7 +239,8 @@ def cross_entropy_from_logits(p_logits, q_logits, axis: int = -1, base=None, whe
 
 
 @jit(static_argnames=("axis", "base"))
-def kl_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
+def kl_divergence_from_logits(p_logits: _LastAxisK, q_logits: _LastAxisK, axis: int = -1,
+                              base: float | None = None, where: ArrayLike | None = None) -> _Batch:
     r"""KL divergence :math:`D_{KL}(P\|Q)` with both distributions given by logits.
 
     Uses the same non-negative per-term form as :func:`kl_divergence`, with log-probabilities
@@ -247,7 +262,8 @@ def kl_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, whe
 
 
 @jit(static_argnames=("axis", "base"))
-def js_divergence_from_logits(p_logits, q_logits, axis: int = -1, base=None, where=None):
+def js_divergence_from_logits(p_logits: _LastAxisK, q_logits: _LastAxisK, axis: int = -1,
+                              base: float | None = None, where: ArrayLike | None = None) -> _Batch:
     r"""Jensen–Shannon divergence with both distributions given by logits.
 
     Example:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
+from jax.typing import ArrayLike
 
 from mlmath import _special
 from mlmath._jit import jit
@@ -28,8 +31,10 @@ from mlmath.distributions import (
 
 _KL_REGISTRY: dict[tuple[type, type], Callable] = {}
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def register_kl(p_type: type, q_type: type):
+
+def register_kl(p_type: type, q_type: type) -> Callable[[F], F]:
     """Register a closed-form ``KL(p || q)`` for instances of ``p_type`` and ``q_type``.
 
     Use as a decorator on ``fn(p, q) -> array``; :func:`kl` then dispatches to it, for
@@ -47,7 +52,7 @@ def register_kl(p_type: type, q_type: type):
         0.072093
     """
 
-    def decorator(function):
+    def decorator(function: F) -> F:
         _KL_REGISTRY[(p_type, q_type)] = function
         return function
 
@@ -65,7 +70,7 @@ def _lookup(p_type: type, q_type: type):
 
 
 @jit
-def kl(p: Distribution, q: Distribution):
+def kl(p: Distribution, q: Distribution) -> Array:
     r"""Closed-form :math:`D_{KL}(p\|q) = \mathbb E_p[\log p(x) - \log q(x)]` of two distributions.
 
     Available for every same-family pair with a closed form: Normal, MultivariateNormal,
@@ -100,7 +105,7 @@ def kl(p: Distribution, q: Distribution):
 
 
 @jit(static_argnames="num_samples")
-def kl_monte_carlo(key, p: Distribution, q: Distribution, num_samples: int):
+def kl_monte_carlo(key: ArrayLike, p: Distribution, q: Distribution, num_samples: int) -> Array:
     r"""Monte Carlo estimate of :math:`D_{KL}(p\|q)` from ``num_samples`` draws of ``p``.
 
     .. math:: \hat D = \frac1n \sum_{i=1}^n \big[\log p(x_i) - \log q(x_i)\big],

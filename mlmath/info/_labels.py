@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
+from jax.typing import ArrayLike
+from jaxtyping import Float
 
 from mlmath import _special
 from mlmath._jit import jit
@@ -16,9 +19,14 @@ from mlmath._validation import (
     weight_array,
 )
 
+# Shapes for static checkers and readers (not checked at run time).
+_JointTable = Float[ArrayLike, "*batch X Y"]
+_Batch = Float[Array, "*batch"]
+_Table = Float[Array, "X Y"]
+
 
 @jit(static_argnames="base")
-def mutual_information(joint, base=None):
+def mutual_information(joint: _JointTable, base: float | None = None) -> _Batch:
     r"""Mutual information :math:`I(X;Y)` of a joint table over its last two axes.
 
     .. math:: I(X;Y) = \sum_{x,y} p(x,y)\log\frac{p(x,y)}{p(x)\,p(y)}
@@ -69,7 +77,8 @@ def _num_labels(labels, num, name: str, num_name: str) -> int:
     return int(concrete.max()) + 1
 
 
-def contingency_table(labels_x, labels_y, num_x=None, num_y=None, sample_weight=None):
+def contingency_table(labels_x: ArrayLike, labels_y: ArrayLike, num_x: int | None = None,
+                      num_y: int | None = None, sample_weight: ArrayLike | None = None) -> _Table:
     """Counts (or summed weights) of each pair of labels: a ``(num_x, num_y)`` table.
 
     Labels are integers ``0..num - 1``; those outside the range are not counted. When
@@ -112,7 +121,8 @@ def _contingency_kernel(labels_x, labels_y, weights, num_x: int, num_y: int):
     return counts.reshape(num_x, num_y)
 
 
-def mutual_info_score(labels_x, labels_y, num_x=None, num_y=None, base=None):
+def mutual_info_score(labels_x: ArrayLike, labels_y: ArrayLike, num_x: int | None = None,
+                      num_y: int | None = None, base: float | None = None) -> Array:
     r"""Mutual information (nats) between two labelings of the same samples.
 
     The mutual information of the empirical joint distribution of the label pairs, equal to
@@ -135,8 +145,8 @@ def mutual_info_score(labels_x, labels_y, num_x=None, num_y=None, base=None):
 
 
 @jit(static_argnames=("num_classes", "num_branches", "base"))
-def information_gain(labels, split, num_classes: int, num_branches: int = 2,
-                     sample_weight=None, base=None):
+def information_gain(labels: ArrayLike, split: ArrayLike, num_classes: int, num_branches: int = 2,
+                     sample_weight: ArrayLike | None = None, base: float | None = None) -> Array:
     r"""Entropy reduction of the class labels that a split gives: :math:`H(Y) - H(Y\mid S)`.
 
     .. math:: IG = H(Y) - \sum_s \frac{n_s}{n} H(Y \mid S = s) = I(Y; S)

@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.flatten_util import ravel_pytree
+from jax.typing import ArrayLike
+from jaxtyping import PyTree
 
 from mlmath._jit import jit_callables
 from mlmath.optim._minimize import lbfgs, newton
@@ -141,8 +143,9 @@ def _estimate(objective: Callable, params, constraints, method: str, max_steps: 
 
 
 @jit_callables(static_argnames="max_steps")
-def mle(log_likelihood: Callable, params, data, *, constraints=None, method: str = "lbfgs",
-        max_steps: int = 500, tol=None, rtol=None) -> EstimationResult:
+def mle(log_likelihood: Callable, params: PyTree, data: Any, *, constraints: PyTree | None = None,
+        method: str = "lbfgs", max_steps: int = 500, tol: ArrayLike | None = None,
+        rtol: ArrayLike | None = None) -> EstimationResult:
     r"""Maximum likelihood: :math:`\hat\theta = \arg\max_\theta \log p(D\mid\theta)`.
 
     ``log_likelihood(params, data)`` returns the total (summed over examples) log-likelihood
@@ -184,9 +187,9 @@ def mle(log_likelihood: Callable, params, data, *, constraints=None, method: str
 
 
 @jit_callables(static_argnames="max_steps")
-def map_estimate(log_likelihood: Callable, log_prior: Callable, params, data, *,
-                 constraints=None, method: str = "lbfgs", max_steps: int = 500, tol=None,
-                 rtol=None) -> EstimationResult:
+def map_estimate(log_likelihood: Callable, log_prior: Callable, params: PyTree, data: Any, *,
+                 constraints: PyTree | None = None, method: str = "lbfgs", max_steps: int = 500,
+                 tol: ArrayLike | None = None, rtol: ArrayLike | None = None) -> EstimationResult:
     r"""Maximum a posteriori: :math:`\arg\max_\theta \log p(D\mid\theta) + \log p(\theta)`.
 
     As :func:`mle` with ``log_prior(params)`` added to the objective. A Gaussian prior makes
@@ -219,7 +222,7 @@ def map_estimate(log_likelihood: Callable, log_prior: Callable, params, data, *,
 
 
 @jit_callables
-def check_grad(fun: Callable, params, *args, step=None) -> Array:
+def check_grad(fun: Callable, params: PyTree, *args, step: ArrayLike | None = None) -> Array:
     r"""Relative error between ``jax.grad(fun)`` and central finite differences.
 
     .. math:: \frac{\lVert g_{\text{autodiff}} - g_{\text{fd}}\rVert}

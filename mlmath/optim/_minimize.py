@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 from jax.flatten_util import ravel_pytree
+from jax.typing import ArrayLike
+from jaxtyping import PyTree
 
 from mlmath._jit import jit, jit_callables
 
@@ -34,7 +36,7 @@ class OptimizeResult(NamedTuple):
 
 
 @jit
-def tree_norm(tree) -> Array:
+def tree_norm(tree: PyTree) -> Array:
     r"""Euclidean norm of all the leaves of a pytree together, :math:`\sqrt{\sum |x_i|^2}`.
 
     :func:`optax.tree_utils.tree_norm`, jitted (the tree arithmetic of mlmath's solvers is
@@ -105,8 +107,9 @@ def _criteria(value, new_value, grad_norm, tol, rtol, idle):
 
 
 @jit_callables(static_argnames="max_steps")
-def minimize(fun: Callable, params, *args, optimizer: optax.GradientTransformation,
-             max_steps: int = 1000, tol=None, rtol=None) -> OptimizeResult:
+def minimize(fun: Callable, params: PyTree, *args, optimizer: optax.GradientTransformation,
+             max_steps: int = 1000, tol: ArrayLike | None = None,
+             rtol: ArrayLike | None = None) -> OptimizeResult:
     r"""Minimize ``fun(params, *args)`` with any optax optimizer, in one ``lax.while_loop``.
 
     Each iteration asks the optimizer for an update from the gradient (and, for optimizers
@@ -185,8 +188,8 @@ def minimize(fun: Callable, params, *args, optimizer: optax.GradientTransformati
 
 
 @jit_callables(static_argnames=("max_steps", "memory_size"))
-def lbfgs(fun: Callable, params, *args, max_steps: int = 500, tol=None, rtol=None,
-          memory_size: int = 10) -> OptimizeResult:
+def lbfgs(fun: Callable, params: PyTree, *args, max_steps: int = 500, tol: ArrayLike | None = None,
+          rtol: ArrayLike | None = None, memory_size: int = 10) -> OptimizeResult:
     r"""Minimize with optax's L-BFGS and its zoom line search (strong Wolfe conditions).
 
     :func:`minimize` with ``optimizer=optax.lbfgs(memory_size=memory_size)``; the value and
@@ -235,8 +238,8 @@ def _damped_cholesky(hessian, max_tries: int = 40):
 
 
 @jit_callables(static_argnames=("max_steps", "max_backtracks"))
-def newton(fun: Callable, params, *args, max_steps: int = 100, tol=None, rtol=None,
-           hessian: Callable | None = None, max_backtracks: int = 40,
+def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: ArrayLike | None = None,
+           rtol: ArrayLike | None = None, hessian: Callable | None = None, max_backtracks: int = 40,
            armijo: float = 1e-4) -> OptimizeResult:
     r"""Minimize with Newton's method: damped Cholesky solves and a backtracking line search.
 

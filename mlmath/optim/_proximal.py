@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+from jaxtyping import PyTree
 from optax.tree_utils import tree_add_scale, tree_sub, tree_vdot
 
 from mlmath._jit import jit, jit_callables
@@ -19,7 +22,7 @@ from mlmath.optim._minimize import (
 
 
 @jit
-def soft_threshold(x, threshold):
+def soft_threshold(x: ArrayLike, threshold: ArrayLike) -> Array:
     r"""The proximal map of :math:`t\lVert x\rVert_1`: :math:`\operatorname{sign}(x)\max(|x|-t, 0)`.
 
     Example:
@@ -33,8 +36,9 @@ def soft_threshold(x, threshold):
 
 
 @jit_callables(static_argnames="max_steps")
-def fista(smooth: Callable, prox: Callable, params, *args, max_steps: int = 5000,
-          tol=None, step_size=None, penalty: Callable | None = None) -> OptimizeResult:
+def fista(smooth: Callable, prox: Callable, params: PyTree, *args, max_steps: int = 5000,
+          tol: ArrayLike | None = None, step_size: ArrayLike | None = None,
+          penalty: Callable | None = None) -> OptimizeResult:
     r"""Minimize ``smooth(params, *args) + g(params)`` by accelerated proximal gradient (FISTA).
 
     ``prox(params, step)`` is the proximal map of ``step * g`` (for ``g = lam |x|_1`` that is
