@@ -147,10 +147,12 @@ LOGISTIC_IRIS = Group("logistic_iris", _IRIS + "from mlmath import LogisticRegre
 
 
 def estimator_names() -> list[str]:
-    """The classes exported at the top of ``mlmath`` (its estimators), in ``__all__`` order."""
+    """The estimator classes exported at the top of ``mlmath``, in ``__all__`` order."""
     import mlmath
+    from mlmath._estimator import Estimator
 
-    return [name for name in mlmath.__all__ if isinstance(getattr(mlmath, name), type)]
+    return [name for name in mlmath.__all__ if isinstance(getattr(mlmath, name), type)
+            and issubclass(getattr(mlmath, name), Estimator)]
 
 
 def estimator_group(name: str) -> Group:
@@ -362,12 +364,14 @@ class FirstCallCase:
 
 
 def cases(size: str, rng=None) -> list[FirstCallCase]:
-    """The ``first_call`` entry of ``benchmarks.cases.ALL``: 3 fresh processes a group
-    (1 at size tiny), and the cache pair for the tour and the iris fit (not at tiny)."""
+    """The ``first_call`` entry of ``benchmarks.cases.ALL``: one fresh process a group at
+    sizes tiny and small (``--processes 3`` for min and median), 3 at medium and large, and
+    the cache pair for the tour and the iris fit (not at tiny)."""
     selected = tuple(groups(size))
     cache_groups = () if size == "tiny" else tuple(
         g for g in selected if g.name in ("tour", LOGISTIC_IRIS.name))
-    return [FirstCallCase(NAME, size, selected, 1 if size == "tiny" else 3, cache_groups)]
+    return [FirstCallCase(NAME, size, selected, 3 if size in ("medium", "large") else 1,
+                          cache_groups)]
 
 
 def run(case: FirstCallCase, processes: int | None = None, settle_threads: bool = True,

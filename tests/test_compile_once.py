@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -360,6 +361,9 @@ def _estimator_round(name: str, seed: int):
     outputs.append(model.score(X, y))
     # JAX input, as well as NumPy input
     outputs.append(model.predict(jnp.asarray(X[:7])))
+    chex.assert_shape(outputs[-1], (7,))
+    if kind == "classifier":
+        chex.assert_shape(model.predict_proba(X[:7]), (7, 3))
     return outputs
 
 
