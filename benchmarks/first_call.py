@@ -278,13 +278,18 @@ def _child_main() -> None:  # runs in the fresh process; reads its plan from arg
                                 "records": records}), flush=True)
 
 
+# seconds a child process may take before it is treated as hung (it normally takes a few)
+_CHILD_TIMEOUT = 600
+
+
 def _run_child(group: Group, cache_dir: str | None, settle_threads: bool) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     plan = {"group": group.as_json(), "cache_dir": cache_dir, "settle_threads": settle_threads}
     completed = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(plan)], cwd=ROOT,
-                               env=env, capture_output=True, text=True, check=False)
+                               env=env, capture_output=True, text=True, check=False,
+                               timeout=_CHILD_TIMEOUT)
     lines = [line for line in completed.stdout.splitlines() if line.startswith(_MARKER)]
     if completed.returncode != 0 or not lines:
         raise RuntimeError(f"first_call: the process for {group.name!r} failed "

@@ -13,7 +13,10 @@ central finite differences. ``check_composable`` does all four on one call:
 
 The gradient check runs in float64 (inside ``jax.enable_x64``) whatever mode the suite
 runs in, so finite differences are accurate to ~1e-9; it compares the directional
-derivative of a random linear functional of the output along random directions.
+derivative of a random linear functional of the output along random directions. Being the
+same check in both modes, ``check_composable`` runs it in the x64 run only; the default
+run checks the plain, ``jit`` and ``vmap`` calls in float32. Tests that are nothing but a
+gradient check are marked ``x64_only`` (see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tests.conftest import assert_close, rtol_for
+from tests.conftest import X64, assert_close, rtol_for
 
 
 def _is_float(leaf) -> bool:
@@ -173,7 +176,7 @@ def check_composable(function: Callable, args: Sequence, batch: Sequence[Sequenc
             jax.tree_util.tree_map(lambda leaf, i=index: leaf[i], batched), expected, dtype,
             f"vmap element {index} differs from the jitted call",
         )
-    if grad_argnums:
+    if grad_argnums and X64:  # the float64 check, once: in the x64 run (module docstring)
         check_gradient(function, gradient_args if gradient_args is not None else args,
                        grad_argnums, seed=seed)
     return result

@@ -1,8 +1,17 @@
 """Shared test configuration: dtypes under test, tolerances, hypothesis profile.
 
 The suite runs twice in CI: once in JAX's default float32 mode and once with
-``JAX_ENABLE_X64=1``. In float32 mode only float32 can be tested; in x64 mode both float32
-and float64 arrays are (x64 permits both), so every float32 claim is checked twice.
+``JAX_ENABLE_X64=1``. Each run tests its own precision: the ``dtype`` fixture is float32 in
+the default run and float64 in the x64 run, so every claim is checked once per precision.
+That float32 input stays float32 when x64 is enabled (no Python float or float64 constant
+promoting it) is checked once for every public function, by
+``tests/test_compile_once.py::test_float32_stays_float32_under_x64``.
+
+Tests that do not depend on the float mode (the notebooks, the benchmark harness, the
+layering contract, the compilation cache) carry ``@pytest.mark.default_mode_only`` and run
+in the default run only: in the x64 run they would repeat the same check. Tests that are
+nothing but a float64 gradient check (run inside ``jax.enable_x64`` whatever the mode)
+carry ``@pytest.mark.x64_only`` and run in the x64 run only, for the same reason.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from hypothesis import HealthCheck, settings
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 X64 = bool(jax.config.jax_enable_x64)
-DTYPES = [jnp.float32, jnp.float64] if X64 else [jnp.float32]
+DTYPES = [jnp.float64] if X64 else [jnp.float32]
 
 # The accuracy the project promises against reference libraries, per dtype: the error is
 # measured as |actual - desired| <= RTOL * (1 + |desired|), i.e. relative for values of
@@ -33,6 +42,22 @@ settings.register_profile(
     derandomize=True,
 )
 settings.load_profile("mlmath")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "default_mode_only: independent of the float mode; skipped under x64")
+    config.addinivalue_line(
+        "markers", "x64_only: a float64 check whatever the mode; skipped in the default run")
+
+
+def pytest_collection_modifyitems(config, items):
+    skipped = "x64_only" if not X64 else "default_mode_only"
+    reason = ("a float64 check whatever the mode: runs in the x64 run" if not X64 else
+              "independent of the float mode: runs in the default run")
+    for item in items:
+        if item.get_closest_marker(skipped):
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def rtol_for(dtype) -> float:

@@ -13,6 +13,8 @@ from benchmarks import cases, first_call
 from benchmarks.__main__ import main
 from benchmarks._harness import Case
 
+pytestmark = pytest.mark.default_mode_only  # see tests/conftest.py
+
 
 def test_every_case_runs_and_matches_its_reference(tmp_path, capsys):
     path = tmp_path / "results.json"

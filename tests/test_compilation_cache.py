@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 
 import jax
+import pytest
 
 from mlmath._compilation_cache import enable_compilation_cache
+
+pytestmark = pytest.mark.default_mode_only  # see tests/conftest.py
 
 ROOT = Path(__file__).resolve().parent.parent
 _OPTIONS = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",

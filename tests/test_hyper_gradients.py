@@ -2,7 +2,8 @@
 differentiation at the optimum: against central differences and independent references.
 
 Everything but the float32 smoke test runs in float64 (inside ``jax.enable_x64``), so the
-file runs, with the same tolerances, in both modes of the suite.
+file is the same check in both modes of the suite: it runs in the default run only
+(``default_mode_only``, tests/conftest.py).
 
 Tolerances of the finite-difference checks. A central difference of step ``h`` of a
 validation loss ``L`` errs by the truncation ``h^2 |L'''| / 6``, by rounding,
@@ -44,6 +45,8 @@ from mlmath.linear import (
     logistic_hessian,
     logistic_regression,
 )
+
+pytestmark = pytest.mark.default_mode_only
 
 FD_RTOL = 1e-6
 REFERENCE_RTOL = 1e-6

@@ -491,6 +491,7 @@ def test_kl_composable(name):
     assert result.shape == (4, 4) and np.all(np.isfinite(np.asarray(result)))
 
 
+@pytest.mark.x64_only  # float64 whatever the mode: see tests/conftest.py
 @pytest.mark.parametrize("name", _HEAVY)
 def test_kl_gradient_matches_finite_differences(name):
     function, args = _composability_setup(name)
