@@ -12,6 +12,7 @@ from jax import Array
 from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
 from jaxtyping import PyTree
+from optax.tree_utils import tree_sub
 
 from mlmath._jit import jit, jit_callables
 
@@ -23,9 +24,12 @@ class OptimizeResult(NamedTuple):
         params: the final parameters (a pytree like the starting point).
         value: the objective at ``params``.
         grad_norm: the Euclidean norm of the gradient at ``params``.
-        num_steps: iterations taken.
-        converged: whether a stopping criterion (gradient norm or relative change) was met,
-            as opposed to running out of steps or meeting a non-finite value.
+        num_steps: iterations taken (steps accepted: one rejected as non-finite, or that
+            Newton's line search could not accept, is not counted).
+        converged: whether the stopping rule of :func:`minimize` was met at ``params``, or
+            ``params`` is a stationary point to the rounding of ``params``; false when the
+            loop ran out of steps or of progress away from such a point, or a step met a
+            non-finite objective or gradient (``params`` is then the last finite iterate).
     """
 
     params: Any
@@ -67,43 +71,101 @@ def _check_steps(max_steps) -> int:
     return max_steps
 
 
-def _gradient_tolerance(tol, value):
-    """The gradient-norm tolerance at an iterate whose objective is ``value``.
+def _default_rtol(dtype, power=2.0 / 3.0):
+    """The default relative tolerance ``tau = eps^power``.
 
-    A given ``tol`` is absolute. The default, ``eps^(2/3) max(1, |f|)`` (2.4e-5 |f| in
-    float32, 3.7e-11 |f| in float64), is relative to the current objective: fine enough to
-    pin a well-conditioned minimizer to about ``eps^(2/3)``, yet above the rounding floor of
-    a float32 gradient (a tolerance tightened further, e.g. by the parameters' norm, can lie
-    below that floor and never be met).
+    ``eps^(2/3)`` (2.4e-5 in float32, 3.7e-11 in float64) for :func:`minimize`'s
+    first-order optimizers; Newton's method and L-BFGS use ``eps^(7/8)`` (8.7e-7, 2.1e-14),
+    FISTA ``eps^(3/4)`` (6.4e-6, 1.8e-12): an extra digit costs a superlinear method a step
+    or two, a linear one many.
     """
+    return jnp.finfo(dtype).eps ** power
+
+
+_SUPERLINEAR = 7.0 / 8.0
+
+
+def _small_enough(grad_norm, distance, decrease, tol, rtol, power=2.0 / 3.0):
+    r"""Whether an iterate meets the stopping rule (see :func:`minimize`).
+
+    * ``tol`` given: the absolute test ``|g| <= tol``;
+    * ``rtol`` given, or neither given (``rtol = eps^power``): the relative test
+      :math:`|g_k|\,\lVert x_k - x_0\rVert \le \tau\,(f_0 - f_k)` with
+      :math:`f_0 - f_k > 0`, invariant to adding a constant to :math:`f`, to scaling it,
+      and to translating and scaling :math:`x`;
+    * either way an exactly zero gradient.
+    """
+    dtype = grad_norm.dtype
+    converged = grad_norm == 0
     if tol is not None:
-        return jnp.asarray(tol, value.dtype)
-    eps = jnp.finfo(value.dtype).eps
-    return eps ** (2.0 / 3.0) * jnp.maximum(1.0, jnp.abs(value))
+        converged = converged | (grad_norm <= jnp.asarray(tol, dtype))
+    if rtol is not None or tol is None:
+        tau = _default_rtol(dtype, power) if rtol is None else jnp.asarray(rtol, dtype)
+        converged = converged | ((decrease > 0) & (grad_norm * distance <= tau * decrease))
+    return converged
 
 
-def _relative_change(value, new_value):
-    scale = jnp.maximum(jnp.maximum(jnp.abs(value), jnp.abs(new_value)),
-                        jnp.finfo(value.dtype).tiny)
-    return jnp.abs(new_value - value) / scale
+_ROUNDING_ULPS = 16
+
+
+def _at_rounding_floor(residual_fn, x, residual):
+    r"""Whether ``x`` is a zero of ``residual_fn`` (a gradient) to the rounding of ``x``.
+
+    True when moving every coordinate by :math:`16\,\epsilon\,|x_i|` against the sign of
+    its residual changes the residual by at least the residual's own norm:
+    :math:`\lVert r(x)\rVert \le \lVert r(x + \delta) - r(x)\rVert`. Then the correction
+    that would zero ``r`` (about :math:`H^{-1} r`) is of the order of ``x``'s rounding, and
+    no floating-point iterate can do materially better. Free of any scale of ``f`` or ``x``
+    (and of constants added to ``f``); a residual that does not change (a linear function)
+    or a point at the origin passes only with an exactly zero residual.
+    """
+    leaves = jax.tree_util.tree_leaves(residual)
+    dtype = jnp.result_type(*leaves)
+    ulps = _ROUNDING_ULPS * jnp.finfo(dtype).eps
+    shifted = jax.tree_util.tree_map(lambda xi, ri: xi - ulps * jnp.abs(xi) * jnp.sign(ri),
+                                     x, residual)
+    change = tree_norm(jax.tree_util.tree_map(jnp.subtract, residual_fn(shifted), residual))
+    norm = tree_norm(residual)
+    return (norm <= change) & jnp.isfinite(norm)
 
 
 _PATIENCE = 10
 
 
-def _criteria(value, new_value, grad_norm, tol, rtol, idle):
-    """``(converged, stop, idle)`` after a step from ``value`` to ``new_value``.
+def _progress(moved, value, new_value, grad_norm, best_grad, idle, line_search=True):
+    """Count iterations in a row that make no progress; ``_PATIENCE`` of them stop a loop.
 
-    Converged: the gradient criterion holds, or a given ``rtol`` bounds the relative change.
-    ``idle`` counts consecutive steps that changed the objective not at all; L-BFGS often
-    takes a few such steps and then moves on, so only ``_PATIENCE`` of them in a row stop
-    the loop (unconverged: no progress is being made).
+    No progress: the parameters did not move, or (for a method with a line search, whose
+    steps must lower the objective) the objective is exactly unchanged and the gradient
+    norm no smaller than its best so far. L-BFGS often takes a few such steps and then
+    moves on. The gradient counts too because it may still improve where the objective
+    cannot (that of ``1e6 + q(x)`` in float32 is lost in its rounding long before its
+    gradient is); a method without a line search (Adam, FISTA's momentum) may leave both
+    unimproved for many steps while it is still converging, so there only a step that
+    does not move counts.
     """
-    converged = grad_norm <= _gradient_tolerance(tol, new_value)
-    if rtol is not None:
-        converged = converged | (_relative_change(value, new_value) <= rtol)
-    idle = jnp.where(new_value == value, idle + 1, 0)
-    return converged, converged | (idle >= _PATIENCE), idle
+    stalled = ~moved
+    if line_search:
+        stalled = stalled | ((new_value == value) & (grad_norm >= best_grad))
+    return jnp.where(stalled, idle + 1, 0), jnp.minimum(best_grad, grad_norm)
+
+
+def _moved(new, old):
+    moved = jnp.asarray(False)
+    for a, b in zip(jax.tree_util.tree_leaves(new), jax.tree_util.tree_leaves(old), strict=True):
+        moved = moved | jnp.any(a != b)
+    return moved
+
+
+def _all_finite(value, tree):
+    finite = jnp.isfinite(value)
+    for leaf in jax.tree_util.tree_leaves(tree):
+        finite = finite & jnp.all(jnp.isfinite(leaf))
+    return finite
+
+
+def _select(keep_new, new, old):
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(keep_new, a, b), new, old)
 
 
 @jit_callables(static_argnames="max_steps")
@@ -114,14 +176,35 @@ def minimize(fun: Callable, params: PyTree, *args, optimizer: optax.GradientTran
 
     Each iteration asks the optimizer for an update from the gradient (and, for optimizers
     with extra arguments such as L-BFGS with its zoom line search, the value, the gradient
-    and the function itself), applies it, and stops when
+    and the function itself) and applies it. With :math:`x_0, f_0` the start and its
+    objective and :math:`g_k` the gradient at iterate :math:`x_k`, the loop stops,
+    converged, when
 
-    * the gradient norm falls to ``tol`` (default :math:`\epsilon^{2/3}\max(1, |f|)` at the
-      current iterate),
-    * or, if ``rtol`` is given, an iteration changes the objective by at most ``rtol``
-      relatively,
-    * or ten iterations in a row change nothing, ``max_steps`` iterations have run, or the
-      objective is no longer finite (these report ``converged=False``).
+    * by default (or with ``rtol`` given, as :math:`\tau`)
+      :math:`\lVert g_k\rVert\,\lVert x_k - x_0\rVert \le \tau\,(f_0 - f_k)` with
+      :math:`f_0 > f_k` and :math:`\tau = \epsilon^{2/3}` (2.4e-5 in float32, 3.7e-11 in
+      float64; :func:`lbfgs` and :func:`newton` use :math:`\epsilon^{7/8}`, :func:`fista`
+      :math:`\epsilon^{3/4}`). :math:`\lVert g_k\rVert\,\lVert x_k - x_0\rVert` estimates
+      the decrease still to come over the length scale the problem has shown; the rule asks
+      it to be a :math:`\tau` fraction of the decrease achieved (for convex :math:`f` with
+      :math:`\lVert x_k - x^*\rVert \lesssim \lVert x_k - x_0\rVert`, a bound
+      :math:`f_k - f^* \lesssim \tau\,(f_0 - f_k)`). It is unchanged by adding a constant to
+      :math:`f`, scaling :math:`f`, or translating and scaling :math:`x`, and is never met
+      at the start, nor on an objective unbounded below (there
+      :math:`\lVert g\rVert\lVert x_k - x_0\rVert` grows with the decrease);
+    * with ``tol`` given: :math:`\lVert g_k\rVert \le` ``tol`` (absolute; the rule above then
+      applies only if ``rtol`` is given too);
+    * the gradient is exactly zero.
+
+    It also stops when ``max_steps`` iterations have run, when ten iterations in a row make
+    no progress (the parameters do not move or, for optimizers with a line search, neither
+    the objective nor the best gradient norm changes), or when a step reaches a non-finite
+    objective or gradient: that step is not taken and the last finite iterate is returned.
+    These report ``converged=False`` unless the final point (like the start, before any
+    step) is a stationary point to the rounding of the parameters: moving every coordinate
+    by :math:`16\epsilon|x_i|` changes the gradient by at least its norm, so no
+    floating-point iterate could do materially better. That test too is free of any scale
+    or offset of :math:`f`; at :math:`x = 0` it needs an exactly zero gradient.
 
     The whole loop is one compiled program: it can be ``jit``-ed, ``vmap``-ped over starting
     points or data, and called inside other JAX code.
@@ -132,8 +215,9 @@ def minimize(fun: Callable, params: PyTree, *args, optimizer: optax.GradientTran
         *args: extra arguments passed to ``fun`` (data, hyper-parameters; may be traced).
         optimizer: an optax ``GradientTransformation``.
         max_steps: iteration limit (a Python int).
-        tol: absolute gradient-norm tolerance (default: relative to the objective, above).
-        rtol: relative-change tolerance (default: not used).
+        tol: absolute gradient-norm tolerance (default: not used; the relative rule).
+        rtol: the :math:`\tau` of the relative rule (default :math:`\epsilon^{2/3}`, or not
+            used when only ``tol`` is given).
 
     Returns:
         An :class:`OptimizeResult`.
@@ -164,27 +248,50 @@ def minimize(fun: Callable, params: PyTree, *args, optimizer: optax.GradientTran
     value_and_grad = (optax.value_and_grad_from_state(value_fn) if cached
                       else jax.value_and_grad(value_fn))
 
+    start = params
+    grad_fn = jax.grad(value_fn)
+
     def condition(carry):
-        _, _, value, _, step, _, stop, _ = carry
-        return (step < max_steps) & ~stop & jnp.isfinite(value)
+        *_, step, _, stop, _, _ = carry
+        return (step < max_steps) & ~stop
 
     def body(carry):
-        params, state, value, grad, step, _, _, idle = carry
+        params, state, value, grad, step, _, _, idle, best = carry
         if extra_args:
             updates, state = optimizer.update(grad, state, params, value=value, grad=grad,
                                               value_fn=value_fn)
         else:
             updates, state = optimizer.update(grad, state, params)
-        params = optax.apply_updates(params, updates)
-        new_value, grad = (value_and_grad(params, state=state) if cached
-                           else value_and_grad(params))
-        converged, stop, idle = _criteria(value, new_value, tree_norm(grad), tol, rtol, idle)
-        return params, state, new_value, grad, step + 1, converged, stop, idle
+        new_params = optax.apply_updates(params, updates)
+        new_value, new_grad = (value_and_grad(new_params, state=state) if cached
+                               else value_and_grad(new_params))
+        new_value = new_value.astype(dtype)
+        # a step into a non-finite region is not taken: the loop ends at the last finite
+        # iterate, unconverged
+        finite = _all_finite(new_value, new_grad)
+        moved = _moved(new_params, params)
+        params, value_kept, grad = _select(finite, (new_params, new_value, new_grad),
+                                           (params, value, grad))
+        grad_norm = tree_norm(grad)
+        converged = finite & _small_enough(grad_norm, tree_norm(tree_sub(params, start)),
+                                           value0 - value_kept, tol, rtol)
+        idle, best = _progress(moved, value, value_kept, grad_norm, best, idle, cached)
+        stop = converged | ~finite | (idle >= _PATIENCE)
+        return (params, state, value_kept, grad, step + finite.astype(step.dtype), converged,
+                stop, idle, best)
 
-    done = tree_norm(grad) <= _gradient_tolerance(tol, value)
-    initial = (params, state, value, grad, jnp.asarray(0), done, done, jnp.asarray(0))
-    params, _, value, grad, steps, converged, _, _ = jax.lax.while_loop(condition, body, initial)
-    return OptimizeResult(params, value, tree_norm(grad), steps, converged & jnp.isfinite(value))
+    value0 = value
+    finite = _all_finite(value, grad)
+    done = finite & (_small_enough(tree_norm(grad), jnp.zeros((), dtype), jnp.zeros((), dtype),
+                                   tol, None)
+                     | _at_rounding_floor(grad_fn, params, grad))
+    initial = (params, state, value, grad, jnp.asarray(0), done, done | ~finite, jnp.asarray(0),
+               tree_norm(grad))
+    params, _, value, grad, steps, converged, *_ = jax.lax.while_loop(condition, body, initial)
+    # out of steps or out of progress: converged after all if the gradient is zero to the
+    # rounding of the parameters
+    converged = (converged | _at_rounding_floor(grad_fn, params, grad)) & _all_finite(value, grad)
+    return OptimizeResult(params, value, tree_norm(grad), steps, converged)
 
 
 @jit_callables(static_argnames=("max_steps", "memory_size"))
@@ -194,7 +301,9 @@ def lbfgs(fun: Callable, params: PyTree, *args, max_steps: int = 500, tol: Array
 
     :func:`minimize` with ``optimizer=optax.lbfgs(memory_size=memory_size)``; the value and
     gradient the line search computed at the accepted point are reused, so each iteration
-    costs one or a few function-and-gradient evaluations.
+    costs one or a few function-and-gradient evaluations. The default relative tolerance
+    is tighter than :func:`minimize`'s, :math:`\tau = \epsilon^{7/8}` (8.7e-7 in float32,
+    2.1e-14 in float64): each extra digit costs L-BFGS, a superlinear method, few steps.
 
     Example:
         >>> import jax.numpy as jnp
@@ -204,6 +313,8 @@ def lbfgs(fun: Callable, params: PyTree, *args, max_steps: int = 500, tol: Array
         >>> [round(float(v), 2) for v in result.params]
         [1.0, 1.0]
     """
+    if rtol is None and tol is None:
+        rtol = _default_rtol(_float_dtype(params), _SUPERLINEAR)
     return minimize(fun, params, *args, optimizer=optax.lbfgs(memory_size=memory_size),
                     max_steps=max_steps, tol=tol, rtol=rtol)
 
@@ -250,6 +361,10 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
     decrease is below the rounding error of :math:`f`, Hager and Zhang's approximate Wolfe
     conditions: :math:`f` not measurably higher and the slope along :math:`d` mostly gone).
     Near a strict minimum the undamped full step is taken and convergence is quadratic.
+    It stops as :func:`minimize` does (a step the line search cannot accept ends the loop,
+    converged only if the point is stationary to rounding), with the tighter default
+    :math:`\tau = \epsilon^{7/8}` (8.7e-7 in float32, 2.1e-14 in float64): near a minimum
+    each Newton step doubles the correct digits, so they cost almost nothing.
 
     The Hessian is ``jax.hessian`` of ``fun`` over the flattened parameters unless
     ``hessian(params, *args)`` is given (a closed form is usually much cheaper, e.g.
@@ -287,18 +402,20 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
     if jnp.shape(value) != ():
         raise ValueError(f"fun must return a scalar, got shape {jnp.shape(value)}")
 
+    grad_fn = jax.grad(flat_fun)
+
     def condition(carry):
-        _, value, _, step, _, stop, _ = carry
-        return (step < max_steps) & ~stop & jnp.isfinite(value)
+        *_, step, _, stop, _, _ = carry
+        return (step < max_steps) & ~stop
 
     def body(carry):
-        x, value, grad, step, _, _, idle = carry
+        x, value, grad, step, _, _, idle, best = carry
         factor, ok = _damped_cholesky(flat_hessian(x))
         solved = jax.scipy.linalg.cho_solve((factor, True), -grad)
         direction = jnp.where(ok, solved, -grad)
         slope = jnp.dot(grad, direction)
         # the rounding level of f: below it a decrease cannot be seen (approximate Wolfe)
-        noise = jnp.finfo(dtype).eps ** (2.0 / 3.0) * jnp.maximum(1.0, jnp.abs(value))
+        noise = jnp.finfo(dtype).eps ** (2.0 / 3.0) * jnp.abs(value)
         grad_norm = jnp.linalg.norm(grad)
 
         def sufficient(t, trial_value, trial_grad):
@@ -329,19 +446,34 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
         t, trial_value, trial_grad, _ = jax.lax.while_loop(
             not_enough, halve, (one, *value_and_grad(x + direction), jnp.asarray(0))
         )
-        accepted = sufficient(t, trial_value, trial_grad)
+        # a step into a non-finite region is not taken either: the loop ends at the last
+        # finite iterate, unconverged
+        accepted = (sufficient(t, trial_value, trial_grad)
+                    & _all_finite(trial_value, trial_grad))
         new_x = jnp.where(accepted, x + t * direction, x)
         new_value = jnp.where(accepted, trial_value, value)
         new_grad = jnp.where(accepted, trial_grad, grad)
-        converged, stop, idle = _criteria(value, new_value, jnp.linalg.norm(new_grad), tol,
-                                          rtol, idle)
+        new_grad_norm = jnp.linalg.norm(new_grad)
+        converged = accepted & _small_enough(new_grad_norm, jnp.linalg.norm(new_x - flat),
+                                             value0 - new_value, tol, rtol, _SUPERLINEAR)
+        idle, best = _progress(jnp.any(new_x != x), value, new_value, new_grad_norm, best,
+                               idle)
         # a step the line search cannot make decrease f ends the loop
-        return new_x, new_value, new_grad, step + 1, converged, stop | ~accepted, idle
+        stop = converged | ~accepted | (idle >= _PATIENCE)
+        return (new_x, new_value, new_grad, step + accepted.astype(step.dtype), converged, stop,
+                idle, best)
 
-    done = jnp.linalg.norm(grad) <= _gradient_tolerance(tol, value)
-    x, value, grad, steps, converged, _, _ = jax.lax.while_loop(
-        condition, body, (flat, value, grad, jnp.asarray(0), done, done, jnp.asarray(0))
+    value0 = value
+    finite = _all_finite(value, grad)
+    done = finite & (_small_enough(jnp.linalg.norm(grad), jnp.zeros((), dtype),
+                                   jnp.zeros((), dtype), tol, None)
+                     | _at_rounding_floor(grad_fn, flat, grad))
+    x, value, grad, steps, converged, *_ = jax.lax.while_loop(
+        condition, body, (flat, value, grad, jnp.asarray(0), done, done | ~finite, jnp.asarray(0),
+                          jnp.linalg.norm(grad))
     )
     grad_norm = jnp.linalg.norm(grad)
-    converged = converged & jnp.isfinite(value)
+    # out of steps or out of progress: converged after all if the gradient is zero to the
+    # rounding of the parameters
+    converged = (converged | _at_rounding_floor(grad_fn, x, grad)) & _all_finite(value, grad)
     return OptimizeResult(unravel(x), value, grad_norm, steps, converged)

@@ -13,10 +13,16 @@ from optax.tree_utils import tree_add_scale, tree_sub, tree_vdot
 
 from mlmath._jit import jit, jit_callables
 from mlmath.optim._minimize import (
+    _PATIENCE,
     OptimizeResult,
+    _all_finite,
+    _at_rounding_floor,
     _check_steps,
     _float_dtype,
-    _gradient_tolerance,
+    _moved,
+    _progress,
+    _select,
+    _small_enough,
     tree_norm,
 )
 
@@ -37,8 +43,8 @@ def soft_threshold(x: ArrayLike, threshold: ArrayLike) -> Array:
 
 @jit_callables(static_argnames="max_steps")
 def fista(smooth: Callable, prox: Callable, params: PyTree, *args, max_steps: int = 5000,
-          tol: ArrayLike | None = None, step_size: ArrayLike | None = None,
-          penalty: Callable | None = None) -> OptimizeResult:
+          tol: ArrayLike | None = None, rtol: ArrayLike | None = None,
+          step_size: ArrayLike | None = None, penalty: Callable | None = None) -> OptimizeResult:
     r"""Minimize ``smooth(params, *args) + g(params)`` by accelerated proximal gradient (FISTA).
 
     ``prox(params, step)`` is the proximal map of ``step * g`` (for ``g = lam |x|_1`` that is
@@ -46,9 +52,17 @@ def fista(smooth: Callable, prox: Callable, params: PyTree, *args, max_steps: in
     step on ``smooth`` from the extrapolated point, applies ``prox``, and backtracks on the
     step size until the quadratic upper bound holds (Beck & Teboulle, 2009), restarting the
     momentum whenever the objective would increase (O'Donoghue & Candès, 2015). It stops
-    when the proximal-gradient mapping :math:`(y - x^+)/t`, the analogue of the gradient
-    for composite problems, has norm at most ``tol`` (by default the scale-invariant
-    tolerance of :func:`mlmath.optim.minimize`).
+    by the rules of :func:`mlmath.optim.minimize` with the proximal-gradient mapping :math:`G =
+    (y - x^+)/t`, the analogue of the gradient for composite problems, in place of the
+    gradient: by default (``rtol`` given, as :math:`\tau`) :math:`\lVert G_k\rVert\,\lVert
+    x_k - x_0\rVert \le \tau\,(F_0 - F_k)`, :math:`\tau = \epsilon^{3/4}` (6.4e-6 in
+    float32, 1.8e-12 in float64), with :math:`F` the full objective if ``penalty`` is given
+    and the smooth part otherwise (invariant to a constant added to the objective and to its
+    scale); with ``tol`` given, :math:`\lVert G_k\rVert \le` ``tol`` (absolute). A step
+    whose objective is not finite is not taken (the last finite iterate is returned,
+    unconverged); running out of steps or of progress (ten steps in a row that do not move
+    the parameters) reports ``converged=False`` unless the mapping is zero to the rounding
+    of the parameters (as :func:`mlmath.optim.minimize`). At least one step is taken.
 
     ``penalty(params)``, if given, is ``g`` itself: the reported ``value`` is then the full
     objective (otherwise only the smooth part).
@@ -69,9 +83,6 @@ def fista(smooth: Callable, prox: Callable, params: PyTree, *args, max_steps: in
 
     value_and_grad = jax.value_and_grad(value_fn)
     initial_step = jnp.asarray(1.0 if step_size is None else step_size, dtype)
-
-    def tolerance(value):
-        return _gradient_tolerance(tol, jnp.asarray(value, dtype))
 
     resolution = jnp.sqrt(jnp.finfo(dtype).eps)
 
@@ -106,31 +117,53 @@ def fista(smooth: Callable, prox: Callable, params: PyTree, *args, max_steps: in
                                                        (step, *candidate(step), 0))
         return t, x_new, value_new
 
+    def total(x, smooth_value):
+        return smooth_value + (penalty(x) if penalty is not None else 0.0)
+
     def condition(carry):
-        *_, value_x, step_count, converged = carry
-        # a non-finite objective ends the loop, unconverged (as in minimize and newton)
-        return (step_count < max_steps) & ~converged & jnp.isfinite(value_x)
+        *_, step_count, _, stop, _, _ = carry
+        return (step_count < max_steps) & ~stop
 
     def body(carry):
-        x, y, momentum, step, value_x, step_count, _ = carry
+        x, y, momentum, step, value_x, step_count, _, _, idle, best = carry
         value_y, grad_y = value_and_grad(y)
         step, x_new, value_new = backtrack(y, value_y, grad_y, step)
         mapping_norm = tree_norm(tree_sub(y, x_new)) / step
+        # a step into a non-finite region is not taken: the loop ends at the last finite
+        # iterate, unconverged
+        finite = _all_finite(value_new, x_new) & jnp.isfinite(mapping_norm)
         # adaptive restart: drop the momentum if the objective went up
         increased = value_new > value_x
         momentum_next = jnp.where(increased, 1.0, 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * momentum ** 2)))
         beta = jnp.where(increased, 0.0, (momentum - 1.0) / momentum_next)
         y_next = tree_add_scale(x_new, beta, tree_sub(x_new, x))
-        converged = (mapping_norm <= tolerance(value_new)) & jnp.isfinite(value_new)
+        x_new, y_next, value_new = _select(finite, (x_new, y_next, value_new), (x, y, value_x))
+        converged = finite & _small_enough(mapping_norm, tree_norm(tree_sub(x_new, params)),
+                                           total0 - total(x_new, value_new), tol, rtol, 0.75)
+        idle, best = _progress(_moved(x_new, x), value_x, value_new, mapping_norm, best, idle,
+                               line_search=False)
+        stop = converged | ~finite | (idle >= _PATIENCE)
         # let the step grow again a little so one hard region does not slow the rest
-        return x_new, y_next, momentum_next, 2.0 * step, value_new, step_count + 1, converged
+        return (x_new, y_next, momentum_next, 2.0 * step, value_new,
+                step_count + finite.astype(step_count.dtype), converged, stop, idle, best)
 
-    value0 = value_fn(params)
+    value0 = jnp.asarray(value_fn(params), dtype)
+    total0 = total(params, value0)
     one = jnp.ones((), dtype)
-    x, _, _, _, value, steps, converged = jax.lax.while_loop(
+    x, _, _, step, value, steps, converged, *_ = jax.lax.while_loop(
         condition, body, (params, params, one, initial_step, value0, jnp.asarray(0),
-                          jnp.asarray(False))
+                          jnp.asarray(False), ~jnp.isfinite(total0), jnp.asarray(0),
+                          jnp.asarray(jnp.inf, dtype))
     )
+
+    def mapping(z):
+        # the proximal-gradient mapping at z, with the last step size
+        return jax.tree_util.tree_map(lambda a, b: (a - b) / step, z,
+                                      prox(tree_add_scale(z, -step, jax.grad(value_fn)(z)), step))
+
     gradient = jax.grad(value_fn)(x)
-    total = value + (penalty(x) if penalty is not None else 0.0)
-    return OptimizeResult(x, total, tree_norm(gradient), steps, converged)
+    # out of steps or out of progress: converged after all if the mapping is zero to the
+    # rounding of the parameters
+    value = total(x, value)
+    converged = (converged | _at_rounding_floor(mapping, x, mapping(x))) & jnp.isfinite(value)
+    return OptimizeResult(x, value, tree_norm(gradient), steps, converged)
