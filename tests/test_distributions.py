@@ -466,7 +466,8 @@ def shape_examples(dtype):
     }
 
 
-INTEGER_VALUED = {"poisson", "bernoulli", "categorical"}
+# (Poisson counts are held in the float dtype, so that every representable rate samples)
+INTEGER_VALUED = {"bernoulli", "categorical"}
 
 
 @pytest.mark.parametrize("name", sorted(shape_examples(jnp.float32)))

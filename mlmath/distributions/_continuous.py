@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -13,18 +14,55 @@ from jax.typing import ArrayLike
 from mlmath import _special
 from mlmath._jit import jit
 from mlmath._validation import as_floats, broadcast_parameters
-from mlmath.distributions import _fit
-from mlmath.distributions._base import Distribution, sample_dims
+from mlmath.distributions import _fit, _sampling
+from mlmath.distributions._base import (
+    Distribution,
+    check_constraints,
+    concrete_parameters,
+    raise_if_invalid,
+    sample_dims,
+    satisfies,
+)
 from mlmath.distributions._multivariate import dirichlet_entropy, dirichlet_log_density
 
 
 class _Scalar(Distribution):
-    """Shared plumbing for distributions whose parameters all have the batch shape."""
+    """Shared plumbing for distributions whose parameters all have the batch shape.
+
+    ``_constraints`` names each parameter's constraint (see ``_base.CONSTRAINTS``), in the
+    order of ``_parameters``: the constructor checks concrete values against them and
+    ``_parameters_valid`` is their conjunction (traceable).
+    """
+
+    _constraints: ClassVar[tuple[str, ...]] = ()
 
     @property
     @abc.abstractmethod
     def _parameters(self) -> tuple[Array, ...]:
         """The parameter fields, all of the batch shape."""
+
+    def _set_parameters(self, validate_args: bool, **parameters: ArrayLike) -> None:
+        """Convert, check (concrete values only) and broadcast the parameters, then set them."""
+        owner = type(self).__name__
+        names = tuple(parameters)
+        arrays = as_floats(names, tuple(parameters.values()))
+        check_constraints(owner, validate_args, **{
+            name: (array, constraint)
+            for name, array, constraint in zip(names, arrays, self._constraints, strict=True)
+        })
+        arrays = broadcast_parameters(owner, **dict(zip(names, arrays, strict=True)))
+        for name, array in zip(names, arrays, strict=True):
+            setattr(self, name, array)
+
+    def _parameters_valid(self) -> Array:
+        valid = jnp.ones(self.batch_shape, bool)
+        for value, constraint in zip(self._parameters, self._constraints, strict=True):
+            valid = valid & satisfies(value, constraint)
+        return valid
+
+    def _safe(self, value: Array, fallback: float = 1.0) -> Array:
+        """A parameter with ``fallback`` where the parameters are invalid (for gradients)."""
+        return jnp.where(self._parameters_valid(), value, fallback)
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -57,10 +95,10 @@ class Normal(_Scalar):
 
     loc: Array
     scale: Array
+    _constraints = ("finite", "positive")
 
-    def __init__(self, loc: ArrayLike, scale: ArrayLike) -> None:
-        loc, scale = as_floats(("loc", "scale"), (loc, scale))
-        self.loc, self.scale = broadcast_parameters("Normal", loc=loc, scale=scale)
+    def __init__(self, loc: ArrayLike, scale: ArrayLike, *, validate_args: bool = True) -> None:
+        self._set_parameters(validate_args, loc=loc, scale=scale)
 
     @property
     def _parameters(self):
@@ -74,34 +112,36 @@ class Normal(_Scalar):
         ``weights`` (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes
         of ``x`` become the batch shape. See :func:`mlmath.distributions.fit_normal`.
         """
-        return cls(*_fit.fit_normal(x, weights))
+        return cls(*_fit.fit_normal(x, weights), validate_args=False)
 
     @jit
     def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
-        z = (x - self.loc) / self.scale
-        return -0.5 * z * z - jnp.log(self.scale) - _special.HALF_LOG_TWO_PI
+        finite = jnp.isfinite(x)  # +-inf: the edge of the support, -inf with gradient 0
+        z = (jnp.where(finite, x, 0.0) - self.loc) / self.scale
+        value = -0.5 * z * z - jnp.log(self.scale) - _special.HALF_LOG_TWO_PI
+        return self._finish_log_prob(jnp.where(finite, value, -jnp.inf), x)
 
     @jit(static_argnames="sample_shape")
     def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
-        return self.loc + self.scale * jax.random.normal(key, shape, self.dtype)
+        return self._checked(self.loc + self.scale * jax.random.normal(key, shape, self.dtype))
 
     @jit
     def entropy(self) -> Array:
-        return 0.5 + _special.HALF_LOG_TWO_PI + jnp.log(self.scale)
+        return self._checked(0.5 + _special.HALF_LOG_TWO_PI + jnp.log(self.scale))
 
     @jit
     def mean(self) -> Array:
-        return self.loc
+        return self._checked(self.loc)
 
     @jit
     def variance(self) -> Array:
-        return self.scale * self.scale
+        return self._checked(self.scale * self.scale)
 
     @jit
     def stddev(self) -> Array:
-        return self.scale
+        return self._checked(self.scale)
 
 
 class Laplace(_Scalar):
@@ -121,10 +161,10 @@ class Laplace(_Scalar):
 
     loc: Array
     scale: Array
+    _constraints = ("finite", "positive")
 
-    def __init__(self, loc: ArrayLike, scale: ArrayLike) -> None:
-        loc, scale = as_floats(("loc", "scale"), (loc, scale))
-        self.loc, self.scale = broadcast_parameters("Laplace", loc=loc, scale=scale)
+    def __init__(self, loc: ArrayLike, scale: ArrayLike, *, validate_args: bool = True) -> None:
+        self._set_parameters(validate_args, loc=loc, scale=scale)
 
     @property
     def _parameters(self):
@@ -138,29 +178,32 @@ class Laplace(_Scalar):
         (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes of ``x``
         become the batch shape. See :func:`mlmath.distributions.fit_laplace`.
         """
-        return cls(*_fit.fit_laplace(x, weights))
+        return cls(*_fit.fit_laplace(x, weights), validate_args=False)
 
     @jit
     def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
-        return -jnp.abs(x - self.loc) / self.scale - jnp.log(2.0 * self.scale)
+        finite = jnp.isfinite(x)
+        distance = jnp.abs(jnp.where(finite, x, 0.0) - self.loc)
+        value = -distance / self.scale - jnp.log(2.0 * self.scale)
+        return self._finish_log_prob(jnp.where(finite, value, -jnp.inf), x)
 
     @jit(static_argnames="sample_shape")
     def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
-        return self.loc + self.scale * jax.random.laplace(key, shape, self.dtype)
+        return self._checked(self.loc + self.scale * jax.random.laplace(key, shape, self.dtype))
 
     @jit
     def entropy(self) -> Array:
-        return 1.0 + jnp.log(2.0 * self.scale)
+        return self._checked(1.0 + jnp.log(2.0 * self.scale))
 
     @jit
     def mean(self) -> Array:
-        return self.loc
+        return self._checked(self.loc)
 
     @jit
     def variance(self) -> Array:
-        return 2.0 * self.scale * self.scale
+        return self._checked(2.0 * self.scale * self.scale)
 
 
 class Uniform(_Scalar):
@@ -176,14 +219,21 @@ class Uniform(_Scalar):
 
     low: Array
     high: Array
+    _constraints = ("finite", "finite")
 
-    def __init__(self, low: ArrayLike, high: ArrayLike) -> None:
-        low, high = as_floats(("low", "high"), (low, high))
-        self.low, self.high = broadcast_parameters("Uniform", low=low, high=high)
+    def __init__(self, low: ArrayLike, high: ArrayLike, *, validate_args: bool = True) -> None:
+        self._set_parameters(validate_args, low=low, high=high)
+        concrete = concrete_parameters(validate_args, self.low, self.high)
+        if concrete is not None:
+            low_, high_ = concrete
+            raise_if_invalid("Uniform", "high", high_, high_ > low_, "> low")
 
     @property
     def _parameters(self):
         return (self.low, self.high)
+
+    def _parameters_valid(self) -> Array:
+        return super()._parameters_valid() & (self.high > self.low)
 
     @classmethod
     def fit(cls, x: ArrayLike, weights: ArrayLike | None = None) -> Uniform:
@@ -193,32 +243,35 @@ class Uniform(_Scalar):
         ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes of ``x`` become the
         batch shape. See :func:`mlmath.distributions.fit_uniform`.
         """
-        return cls(*_fit.fit_uniform(x, weights))
+        return cls(*_fit.fit_uniform(x, weights), validate_args=False)
+
+    def _width(self) -> Array:
+        return self._safe(self.high - self.low)
 
     @jit
     def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
         inside = (x >= self.low) & (x <= self.high)
-        return jnp.where(inside, -jnp.log(self.high - self.low), -jnp.inf)
+        return self._finish_log_prob(jnp.where(inside, -jnp.log(self._width()), -jnp.inf), x)
 
     @jit(static_argnames="sample_shape")
     def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
         u = jax.random.uniform(key, shape, self.dtype)
-        return self.low + (self.high - self.low) * u
+        return self._checked(self.low + (self.high - self.low) * u)
 
     @jit
     def entropy(self) -> Array:
-        return jnp.log(self.high - self.low)
+        return self._checked(jnp.log(self._width()))
 
     @jit
     def mean(self) -> Array:
-        return 0.5 * (self.low + self.high)
+        return self._checked(0.5 * (self.low + self.high))
 
     @jit
     def variance(self) -> Array:
         width = self.high - self.low
-        return width * width / 12.0
+        return self._checked(width * width / 12.0)
 
 
 class Gamma(_Scalar):
@@ -231,6 +284,12 @@ class Gamma(_Scalar):
     shape is in the thousands (the naive formula subtracts ``lgamma`` values of order
     ``alpha log alpha``). The mean is :math:`\alpha/\beta`, the variance :math:`\alpha/\beta^2`.
 
+    Draws are sampled in log space and mapped into ``[tiny, max]`` of the dtype (``tiny``
+    the smallest positive normal number), so that a small concentration, whose draws
+    underflow (below ``1e-38`` in float32 with probability about ``e^{-87 alpha}``), never
+    gives exactly 0, where the density is infinite. Values that small are all represented
+    by ``tiny``.
+
     Example:
         >>> from mlmath.distributions import Gamma
         >>> d = Gamma(concentration=2.0, rate=4.0)
@@ -240,12 +299,11 @@ class Gamma(_Scalar):
 
     concentration: Array
     rate: Array
+    _constraints = ("positive", "positive")
 
-    def __init__(self, concentration: ArrayLike, rate: ArrayLike = 1.0) -> None:
-        concentration, rate = as_floats(("concentration", "rate"), (concentration, rate))
-        self.concentration, self.rate = broadcast_parameters(
-            "Gamma", concentration=concentration, rate=rate
-        )
+    def __init__(self, concentration: ArrayLike, rate: ArrayLike = 1.0, *,
+                 validate_args: bool = True) -> None:
+        self._set_parameters(validate_args, concentration=concentration, rate=rate)
 
     @property
     def _parameters(self):
@@ -259,45 +317,48 @@ class Gamma(_Scalar):
         ``weights`` (shape ``(n,)`` or broadcasting to ``x``) need not sum to one; trailing axes
         of ``x`` become the batch shape. See :func:`mlmath.distributions.fit_gamma`.
         """
-        return cls(*_fit.fit_gamma(x, weights))
+        return cls(*_fit.fit_gamma(x, weights), validate_args=False)
 
     @jit
     def log_prob(self, x: ArrayLike) -> Array:
         x, _ = self._value(x, dtype=self.dtype)
-        alpha, rate = self.concentration, self.rate
-        positive = x > 0
+        alpha, rate = self._safe(self.concentration), self._safe(self.rate)
+        positive = (x > 0) & (x < jnp.inf)
         y = rate * jnp.where(positive, x, 1.0)
         log_rate = jnp.log(rate)
         interior = log_rate + jnp.log(alpha) - jnp.log(y) + _special.log_poisson_kernel(alpha, y)
         # at x = 0 the density is +inf (alpha < 1), rate (alpha = 1) or 0 (alpha > 1)
         at_zero = jnp.where(alpha < 1, jnp.inf, jnp.where(alpha == 1, log_rate, -jnp.inf))
-        return jnp.where(positive, interior, jnp.where(x == 0, at_zero, -jnp.inf))
+        value = jnp.where(positive, interior, jnp.where(x == 0, at_zero, -jnp.inf))
+        return self._finish_log_prob(value, x)
 
     @jit(static_argnames="sample_shape")
     def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
-        return jax.random.gamma(key, self.concentration, shape, self.dtype) / self.rate
+        log_draws = _sampling.log_gamma(key, self.concentration, shape, self.dtype)
+        return self._checked(_sampling.positive_from_log(log_draws - jnp.log(self._safe(
+            self.rate))))
 
     @jit
     def entropy(self) -> Array:
         # alpha + lgamma(alpha) + (1 - alpha) digamma(alpha) - log(rate), with its large
         # terms (of order alpha log alpha) cancelled analytically through Stirling's series
-        alpha = self.concentration
-        return (
+        alpha = self._safe(self.concentration)
+        return self._checked(
             0.5 * jnp.log(alpha)
             + _special.HALF_LOG_TWO_PI
             + _special.stirling_correction(alpha)
             + (1.0 - alpha) * _special.digamma_minus_log(alpha)
-            - jnp.log(self.rate)
+            - jnp.log(self._safe(self.rate))
         )
 
     @jit
     def mean(self) -> Array:
-        return self.concentration / self.rate
+        return self._checked(self.concentration / self.rate)
 
     @jit
     def variance(self) -> Array:
-        return self.concentration / (self.rate * self.rate)
+        return self._checked(self.concentration / (self.rate * self.rate))
 
 
 class Beta(_Scalar):
@@ -307,7 +368,11 @@ class Beta(_Scalar):
 
     with ``a = concentration1`` (the weight of 1) and ``b = concentration0`` (the weight of
     0), as in TensorFlow Probability. It is the two-category ``Dirichlet``; the density is
-    evaluated by the same cancellation-free form.
+    evaluated by the same cancellation-free form. Draws are computed from two log-space
+    Gamma draws and kept inside ``[tiny, 1 - eps/2]``, so that small concentrations never
+    give exactly 0 or 1, where the density is infinite. On the boundary (``x`` of 0 or 1)
+    an infinite log-density has a zero gradient, a finite one (a concentration of 1) the
+    gradient of its finite terms.
 
     Example:
         >>> from mlmath.distributions import Beta
@@ -317,19 +382,20 @@ class Beta(_Scalar):
 
     concentration1: Array
     concentration0: Array
+    _constraints = ("positive", "positive")
 
-    def __init__(self, concentration1: ArrayLike, concentration0: ArrayLike) -> None:
-        a, b = as_floats(("concentration1", "concentration0"), (concentration1, concentration0))
-        self.concentration1, self.concentration0 = broadcast_parameters(
-            "Beta", concentration1=a, concentration0=b
-        )
+    def __init__(self, concentration1: ArrayLike, concentration0: ArrayLike, *,
+                 validate_args: bool = True) -> None:
+        self._set_parameters(validate_args, concentration1=concentration1,
+                             concentration0=concentration0)
 
     @property
     def _parameters(self):
         return (self.concentration1, self.concentration0)
 
     def _pair(self):
-        return jnp.stack([self.concentration1, self.concentration0], axis=-1)
+        pair = jnp.stack([self.concentration1, self.concentration0], axis=-1)
+        return jnp.where(self._parameters_valid()[..., None], pair, 1.0)
 
     @jit
     def log_prob(self, x: ArrayLike) -> Array:
@@ -338,25 +404,26 @@ class Beta(_Scalar):
         safe_x = jnp.where(inside, x, 0.5)
         coordinates = jnp.stack([safe_x, 1.0 - safe_x], axis=-1)
         value = dirichlet_log_density(coordinates, self._pair())
-        return jnp.where(inside, value, -jnp.inf)
+        return self._finish_log_prob(jnp.where(inside, value, -jnp.inf), x)
 
     @jit(static_argnames="sample_shape")
     def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> Array:
         shape = sample_dims(self, sample_shape)
-        return jax.random.beta(
-            key, self.concentration1, self.concentration0, shape, self.dtype
-        )
+        key1, key0 = jax.random.split(key)
+        log1 = _sampling.log_gamma(key1, self.concentration1, shape, self.dtype)
+        log0 = _sampling.log_gamma(key0, self.concentration0, shape, self.dtype)
+        return self._checked(_sampling.unit_interval_from_logs(log1, log0))
 
     @jit
     def entropy(self) -> Array:
-        return dirichlet_entropy(self._pair())
+        return self._checked(dirichlet_entropy(self._pair()))
 
     @jit
     def mean(self) -> Array:
-        return self.concentration1 / (self.concentration1 + self.concentration0)
+        return self._checked(self.concentration1 / (self.concentration1 + self.concentration0))
 
     @jit
     def variance(self) -> Array:
         a, b = self.concentration1, self.concentration0
         total = a + b
-        return a * b / (total * total * (total + 1.0))
+        return self._checked(a * b / (total * total * (total + 1.0)))

@@ -5,7 +5,10 @@ bootstrap counts, importance weights; they need not sum to one) and returns the
 distribution that maximizes :math:`\\sum_i w_i \\log p(x_i \\mid \\theta)`. Trailing axes of
 ``x`` beyond the event shape become the batch shape (independent fits per column). All are
 jittable and ``vmap`` over weight columns, which is how a mixture's M-step fits all its
-components at once.
+components at once. A sample outside the family's support (a count that is negative or not
+an integer, a label out of range, a non-positive Gamma sample, a non-finite value) that
+carries positive weight makes the fitted parameters of its column NaN: no parameter
+explains it, and a plausible number would hide that.
 """
 
 from __future__ import annotations
@@ -52,6 +55,18 @@ def _weights(x: Array, weights: ArrayLike | None, event_ndim: int, owner: str) -
         ) from None
 
 
+def _nan_outside(parameter: Array, inside: Array, weights: Array, event_ndim: int = 0) -> Array:
+    """``parameter`` (batch shape + ``event_ndim`` axes) with NaN for the batch columns where a
+    sample of positive weight lies outside the support (``inside`` false)."""
+    outside = jnp.any((weights > 0) & ~inside, axis=0)
+    outside = outside.reshape(outside.shape + (1,) * event_ndim)
+    return jnp.where(outside, jnp.nan, parameter)
+
+
+def _finite(x: Array) -> Array:
+    return jnp.isfinite(x)
+
+
 @jit
 def weighted_mean(x: ArrayLike, weights: ArrayLike) -> Array:
     """``sum_i w_i x_i / sum_i w_i`` along axis 0."""
@@ -69,7 +84,8 @@ def fit_normal(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, A
     weights = _weights(x, weights, 0, "Normal")
     mean = weighted_mean(x, weights)
     variance = weighted_mean((x - mean) ** 2, weights)
-    return mean, jnp.sqrt(variance)
+    inside = _finite(x)
+    return _nan_outside(mean, inside, weights), _nan_outside(jnp.sqrt(variance), inside, weights)
 
 
 @jit
@@ -89,19 +105,25 @@ def fit_multivariate_normal(x: _Samples, weights: _SampleWeights | None = None,
     centred = x - mean
     covariance = (weights[:, None] * centred).T @ centred / total
     covariance = covariance + reg_covar * jnp.eye(x.shape[1], dtype=x.dtype)
-    return mean, covariance
+    inside = jnp.all(_finite(x), axis=-1)
+    outside = jnp.any((weights > 0) & ~inside)
+    return jnp.where(outside, jnp.nan, mean), jnp.where(outside, jnp.nan, covariance)
 
 
 @jit
 def fit_bernoulli(x: ArrayLike, weights: ArrayLike | None = None) -> Array:
-    """Weighted MLE of a Bernoulli: the weighted fraction of ones."""
+    """Weighted MLE of a Bernoulli: the weighted fraction of ones (NaN if a sample is not
+    0 or 1)."""
     x = as_float(x, "x")
-    return weighted_mean(x, _weights(x, weights, 0, "Bernoulli"))
+    weights = _weights(x, weights, 0, "Bernoulli")
+    return _nan_outside(weighted_mean(x, weights), (x == 0) | (x == 1), weights)
 
 
 @jit(static_argnames="num_categories")
 def fit_categorical(x: ArrayLike, num_categories: int, weights: ArrayLike | None = None) -> Array:
-    """Weighted MLE of a Categorical: weighted label frequencies, shape ``(..., K)``."""
+    """Weighted MLE of a Categorical: weighted label frequencies, shape ``(..., K)``.
+
+    NaN for a column with a label outside ``0..K-1``."""
     if not isinstance(num_categories, int) or num_categories < 1:
         raise ValueError(f"num_categories must be a positive int, got {num_categories!r}")
     x = jnp.asarray(x)
@@ -110,14 +132,18 @@ def fit_categorical(x: ArrayLike, num_categories: int, weights: ArrayLike | None
     weights = _weights(x.astype(jnp.result_type(float)), weights, 0, "Categorical")
     counts = jnp.sum(weights[..., None] * jax.nn.one_hot(x, num_categories, dtype=weights.dtype),
                      axis=0)
-    return counts / jnp.sum(counts, axis=-1, keepdims=True)
+    frequencies = counts / jnp.sum(counts, axis=-1, keepdims=True)
+    return _nan_outside(frequencies, (x >= 0) & (x < num_categories), weights, 1)
 
 
 @jit
 def fit_poisson(x: ArrayLike, weights: ArrayLike | None = None) -> Array:
-    """Weighted MLE of a Poisson: the weighted mean count."""
+    """Weighted MLE of a Poisson: the weighted mean count (NaN if a sample is not a
+    non-negative integer)."""
     x = as_float(x, "x")
-    return weighted_mean(x, _weights(x, weights, 0, "Poisson"))
+    weights = _weights(x, weights, 0, "Poisson")
+    inside = (x >= 0) & (x < jnp.inf) & (jnp.floor(x) == x)
+    return _nan_outside(weighted_mean(x, weights), inside, weights)
 
 
 @jit
@@ -148,7 +174,9 @@ def fit_laplace(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, 
     x = as_float(x, "x")
     weights = _weights(x, weights, 0, "Laplace")
     loc = weighted_median(x, weights)
-    return loc, weighted_mean(jnp.abs(x - loc), weights)
+    inside = _finite(x)
+    return (_nan_outside(loc, inside, weights),
+            _nan_outside(weighted_mean(jnp.abs(x - loc), weights), inside, weights))
 
 
 _GAMMA_NEWTON_STEPS = 12
@@ -163,10 +191,12 @@ def fit_gamma(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, Ar
     on :math:`\log a` solves from Minka's initial guess
     :math:`a_0 = (3 - s + \sqrt{(s-3)^2 + 24 s}) / (12 s)` to machine precision in a few
     steps (a fixed twelve run, so the fit is one straight-line program). The rate is
-    :math:`\hat a / \bar x`. All samples must be positive.
+    :math:`\hat a / \bar x`. All samples must be positive (NaN parameters otherwise).
     """
     x = as_float(x, "x")
     weights = _weights(x, weights, 0, "Gamma")
+    inside = (x > 0) & (x < jnp.inf)
+    x = jnp.where(inside, x, 1.0)
     mean = weighted_mean(x, weights)
     s = jnp.log(mean) - weighted_mean(jnp.log(x), weights)
     shape = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
@@ -179,7 +209,7 @@ def fit_gamma(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, Ar
 
     log_shape = jax.lax.fori_loop(0, _GAMMA_NEWTON_STEPS, newton_step, jnp.log(shape))
     shape = jnp.exp(log_shape)
-    return shape, shape / mean
+    return _nan_outside(shape, inside, weights), _nan_outside(shape / mean, inside, weights)
 
 
 @jit
@@ -190,4 +220,5 @@ def fit_uniform(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, 
     present = weights > 0
     low = jnp.min(jnp.where(present, x, jnp.inf), axis=0)
     high = jnp.max(jnp.where(present, x, -jnp.inf), axis=0)
-    return low, high
+    inside = _finite(x)
+    return _nan_outside(low, inside, weights), _nan_outside(high, inside, weights)
