@@ -445,3 +445,41 @@ def kl_terms(p: ArrayLike | None, q: ArrayLike | None, log_p: ArrayLike | None =
     near = d >= -1.0
     term = jnp.where(near, p * phi(jnp.where(near, d, 0.0)), q + p * (d - 1.0))
     return jnp.where(both, term, jnp.where(p_positive, jnp.inf, q_value))
+
+
+# ---------------------------------------------------------------------------------------
+# infinite logits, taken at their limit (the softmax families of info and losses)
+
+
+@jax.custom_jvp
+def zero_with_unit_tangent(x: Array) -> Array:
+    """0 in value, the identity in derivative: lets a limit keep the limit of the gradient."""
+    return jnp.zeros_like(x)
+
+
+@zero_with_unit_tangent.defjvp
+def _zero_with_unit_tangent_jvp(primals, tangents):
+    (x,), (x_dot,) = primals, tangents
+    return jnp.zeros_like(x), x_dot
+
+
+def limit_logits(logits: Array, axis: int, selected: Array | None = None) -> tuple[Array, Array]:
+    """Softmax logits with excluded entries at ``-inf`` and ``+inf`` rows at their limit.
+
+    The limit is that of the softmax as the ``+inf`` logits grow together: they share the
+    probability equally and every other class gets none. Each logit keeps a unit tangent
+    (:func:`zero_with_unit_tangent`), so the gradient is the limit of the gradient too
+    (finite: ``softmax - target`` at the limiting probabilities). Entries where ``selected``
+    is False become ``-inf``. A row holding a NaN is left as it is, so NaN reaches the value
+    and the gradient.
+
+    Returns:
+        ``(logits, nan_row)``: the logits, and a keep-dims mask of the rows holding a NaN.
+    """
+    if selected is not None:
+        logits = jnp.where(selected, logits, -jnp.inf)
+    nan_row = jnp.any(jnp.isnan(logits), axis=axis, keepdims=True)
+    at_inf = logits == jnp.inf
+    inf_row = jnp.any(at_inf, axis=axis, keepdims=True) & ~nan_row
+    limit = jnp.where(at_inf, 0.0, -jnp.inf).astype(logits.dtype) + zero_with_unit_tangent(logits)
+    return jnp.where(inf_row, limit, logits), nan_row

@@ -23,15 +23,34 @@ of a standard Laplace prior, each up to a constant; scale them by ``lambda`` for
 of variance ``1/lambda`` (Gaussian) or scale ``1/lambda`` (Laplace).
 
 Losses are elementwise (per example): reduce them with ``jnp.mean`` or ``jnp.sum``. They
-reuse optax where optax has the loss, and guard the edges where optax gives NaN: logits
-of ``-inf`` for classes with no target mass, rows whose logits are all ``-inf`` (fully
-masked), and infinite logits in the binary loss.
+reuse optax where optax has the loss, and guard the edges where optax gives NaN or a
+plausible wrong number:
+
+* **Infinite logits are limits.** A logit of ``-inf`` is a class of probability 0 (a row
+  with nothing else left costs 0). A row holding ``+inf`` is the limit as those logits grow
+  together: they share the probability equally (``[inf, 0]`` is the point mass on class 0),
+  and the value and the gradient are the limits of the value and of the gradient
+  (``softmax - target`` at the limiting probabilities): finite where the limit is, ``inf``
+  for a label the limit makes impossible, never NaN. The sigmoid and Poisson losses do the
+  same at ``±inf`` (see each).
+* **NaN in, NaN out**: a NaN anywhere in a row (a logit, a target) makes that example NaN,
+  and for the logit losses its gradient too; entries excluded by ``where`` take no part.
+* **Labels outside** ``0..K-1`` (negative ones included: they never wrap round to the last
+  class) give NaN, in the value and the gradient.
+* **Shapes**: a prediction and its target must have the same shape, or one of them be a
+  scalar; a parameter (``variance``, ``scale``, ``delta``) is a scalar or broadcasts to that
+  shape without changing it (one value per trailing axis). Anything else, such as ``(n,)``
+  against ``(n, 1)`` (which would broadcast into an ``(n, n)`` table), is a ``ValueError``
+  at trace time naming both shapes. The one broadcast of a target is
+  :func:`softmax_cross_entropy`'s labels over a stack of models' logits, and they too may
+  not enlarge the result.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
 from jax.typing import ArrayLike
@@ -57,21 +76,64 @@ __all__ = [
 ]
 
 
-def _live_mask(logits, axis: int, where, function: str):
-    """Entries that take part in the softmax: selected by ``where`` in a row with a finite logit."""
+def _selected(logits, where, function: str):
+    """``where`` broadcast to the shape of ``logits`` (``None`` stays ``None``), or a ValueError."""
     if where is None:
+        return None
+    where = jnp.asarray(where, bool)
+    if broadcast_shapes_or_raise(function, where=where.shape,
+                                 logits=logits.shape) != logits.shape:
+        raise ValueError(
+            f"{function}: where must broadcast to the shape of logits {logits.shape}, "
+            f"got where shape {where.shape}"
+        )
+    return jnp.broadcast_to(where, logits.shape)
+
+
+def _live_mask(logits, axis: int, selected):
+    """Entries that take part in the softmax: selected, in a row with a logit above ``-inf``.
+
+    A NaN counts as live, so it reaches the value and the gradient.
+    """
+    if selected is None:
         selected = jnp.ones(logits.shape, bool)
-    else:
-        where = jnp.asarray(where, bool)
-        if broadcast_shapes_or_raise(function, where=where.shape,
-                                     logits=logits.shape) != logits.shape:
-            raise ValueError(
-                f"{function}: where must broadcast to the shape of logits {logits.shape}, "
-                f"got where shape {where.shape}"
-            )
-        selected = jnp.broadcast_to(where, logits.shape)
-    alive = jnp.any(selected & (logits > -jnp.inf), axis=axis, keepdims=True)
+    alive = jnp.any(selected & (logits != -jnp.inf), axis=axis, keepdims=True)
     return selected & alive
+
+
+def _elementwise_shape(function: str, data: dict, parameters: tuple[str, ...] = ()):
+    """The shape of an elementwise loss, or a ValueError naming the arguments.
+
+    ``data`` maps names to arrays in signature order. The predictions and the targets (every
+    name not in ``parameters``) must have equal shapes, or be scalars: an elementwise loss
+    compares each prediction with its own target, and letting ``(n,)`` broadcast against
+    ``(n, 1)`` would silently give an ``(n, n)`` table. A parameter (a variance, a scale) must
+    broadcast to that shape without changing it: a scalar, or one value per trailing axis
+    (when the predictions and targets are all scalars, the parameter gives the shape).
+    """
+    broadcast_shapes_or_raise(function, **{name: value.shape for name, value in data.items()})
+    paired = {name: value.shape for name, value in data.items()
+              if name not in parameters and value.ndim > 0}
+    if len(set(paired.values())) > 1:
+        described = ", ".join(f"{name} shape {shape}" for name, shape in paired.items())
+        raise ValueError(
+            f"{function}: {' and '.join(paired)} must have the same shape (or be scalars), got "
+            f"{described}: an elementwise loss pairs each prediction with its own target, and "
+            f"broadcasting would give shape {tuple(np.broadcast_shapes(*paired.values()))}"
+        )
+    if not paired:  # scalar predictions and targets: the shape is the parameters'
+        return broadcast_shapes_or_raise(function, **{n: v.shape for n, v in data.items()})
+    shape = next(iter(paired.values()))
+    for name in parameters:
+        parameter_shape = data[name].shape
+        if tuple(np.broadcast_shapes(parameter_shape, shape)) != tuple(shape):
+            others = " and ".join(n for n in data if n not in parameters)
+            raise ValueError(
+                f"{function}: {name} must broadcast to the shape {tuple(shape)} of {others} "
+                f"without changing it (a scalar, or one value per trailing axis), got {name} "
+                f"shape {parameter_shape}"
+            )
+    return tuple(shape)
 
 
 @jit(static_argnames="axis")
@@ -82,9 +144,12 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike, axis: int = -1,
     .. math:: \ell = -\log\mathrm{softmax}(z)_y = \mathrm{logsumexp}(z) - z_y
 
     Finite for logits of any finite size (±1e4 in float32 included) with the exact gradient
-    ``softmax(z) - onehot(y)``. A label whose logit is ``-inf`` costs ``inf``; entries
-    excluded by ``where`` leave the softmax; a row with no entry left (fully masked, or all
-    logits ``-inf``) costs 0 with zero gradient. Wraps
+    ``softmax(z) - onehot(y)``. A label whose logit is ``-inf`` (or that ``where`` excludes)
+    costs ``inf``; entries excluded by ``where`` leave the softmax; a row with no entry left
+    (fully masked, or all logits ``-inf``) costs 0 with zero gradient. Logits of ``+inf``
+    are the limit (see :mod:`mlmath.losses`): ``[inf, 0]`` at label 0 costs 0 with zero
+    gradient, at label 1 ``inf`` with gradient ``[1, -1]``. A NaN logit, or a label outside
+    ``0..K-1`` (``-1`` included), gives NaN in the value and the gradient. Wraps
     :func:`optax.losses.softmax_cross_entropy_with_integer_labels`.
 
     Args:
@@ -119,15 +184,21 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike, axis: int = -1,
             f"{axis}, {expected}, got {labels.shape} (logits shape {logits.shape})"
         )
     labels = jnp.broadcast_to(labels, expected)
-    live = _live_mask(logits, axis, where, "softmax_cross_entropy")
+    selected = _selected(logits, where, "softmax_cross_entropy")
+    # a label outside 0..K-1 (negative ones included: no wrapping) is NaN, value and gradient
+    valid = (labels >= 0) & (labels < logits.shape[axis])
+    poison = jnp.where(valid, 0.0, jnp.nan).astype(logits.dtype)
+    logits = _special.limit_logits(logits, axis, selected)[0] + jnp.expand_dims(poison, axis)
+    live = _live_mask(logits, axis, selected)
     # optax returns logsumexp(z) - z_y, a difference of two numbers of the size of the logits:
     # for logits of 1e4 in float32 (spacing 1e-3) it loses the digits of a loss of order one.
     # Shifting by the row maximum first (a constant for the gradient) keeps both small.
     row_max = jnp.max(jnp.where(live, logits, -jnp.inf), axis=axis, keepdims=True)
     shift = jax.lax.stop_gradient(jnp.where(jnp.isfinite(row_max), row_max, 0.0))
-    return optax.losses.softmax_cross_entropy_with_integer_labels(
-        logits - shift, labels, axis=axis, where=live
+    loss = optax.losses.softmax_cross_entropy_with_integer_labels(
+        logits - shift, jnp.where(valid, labels, 0), axis=axis, where=live
     )
+    return loss + poison
 
 
 @jit(static_argnames="axis")
@@ -140,11 +211,14 @@ def softmax_cross_entropy_with_probs(logits: ArrayLike, target_probs: ArrayLike,
     the expected negative log-likelihood when the label is drawn from ``t``. Classes with
     ``t_k = 0`` contribute 0 even when their logit is ``-inf`` (value and gradient stay
     finite, unlike :func:`optax.losses.softmax_cross_entropy`); fully masked rows cost 0.
-    Wraps :func:`optax.losses.safe_softmax_cross_entropy`.
+    Logits of ``+inf`` are the limit, with the gradient ``softmax - t`` at the limiting
+    probabilities; NaN logits or targets give NaN. Wraps
+    :func:`optax.losses.safe_softmax_cross_entropy`.
 
     Args:
         logits: ``(..., K)``.
-        target_probs: ``(..., K)`` non-negative, summing to one along ``axis``.
+        target_probs: ``(..., K)`` non-negative, summing to one along ``axis``: the shape of
+            ``logits`` (a different shape is a ValueError, even one that broadcasts).
         axis, where: as in :func:`softmax_cross_entropy`.
 
     Example:
@@ -155,13 +229,17 @@ def softmax_cross_entropy_with_probs(logits: ArrayLike, target_probs: ArrayLike,
         True
     """
     logits, target_probs = as_floats(("logits", "target_probs"), (logits, target_probs))
+    _elementwise_shape("softmax_cross_entropy_with_probs",
+                       {"logits": logits, "target_probs": target_probs})
     shape = broadcast_shapes_or_raise(
         "softmax_cross_entropy_with_probs", logits=logits.shape, target_probs=target_probs.shape
     )
     logits = jnp.broadcast_to(logits, shape)
     target_probs = jnp.broadcast_to(target_probs, shape)
     axis = normalize_axis(axis, max(logits.ndim, 1), "axis")
-    live = _live_mask(logits, axis, where, "softmax_cross_entropy_with_probs")
+    selected = _selected(logits, where, "softmax_cross_entropy_with_probs")
+    logits = _special.limit_logits(logits, axis, selected)[0]
+    live = _live_mask(logits, axis, selected)
     row_alive = jnp.any(live, axis=axis, keepdims=True)
     safe_logits = jnp.where(row_alive, jnp.where(live, logits, -jnp.inf), 0.0)
     targets = jnp.where(live, target_probs, 0.0)
@@ -178,9 +256,12 @@ def sigmoid_binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     .. math:: \ell = -y\log\sigma(z) - (1-y)\log\sigma(-z)
 
     Soft labels are allowed (the expected NLL under ``Bernoulli(y)``). Logits of ±1e4 give
-    the exact finite loss and gradient ``sigmoid(z) - y``; infinite logits give 0 when they
-    agree with the label and ``inf`` when they do not (never NaN). Wraps
-    :func:`optax.losses.sigmoid_binary_cross_entropy`.
+    the exact finite loss and gradient ``sigmoid(z) - y``; infinite logits are the limit:
+    0 when they agree with the label and ``inf`` when they do not, with the limit
+    ``sigmoid(±inf) - y`` of the gradient (``1 - y`` at ``+inf``, ``-y`` at ``-inf``; its
+    gradient with respect to the label there is 0). A NaN logit or label gives NaN, value and
+    gradient. ``logits`` and ``labels`` have the same shape, or one is a scalar (a shared
+    label). Wraps :func:`optax.losses.sigmoid_binary_cross_entropy`.
 
     Example:
         >>> from mlmath.losses import sigmoid_binary_cross_entropy
@@ -188,16 +269,20 @@ def sigmoid_binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
         0.6931471...
     """
     logits, labels = as_floats(("logits", "labels"), (logits, labels))
-    shape = broadcast_shapes_or_raise("sigmoid_binary_cross_entropy", logits=logits.shape,
-                                      labels=labels.shape)
+    shape = _elementwise_shape("sigmoid_binary_cross_entropy",
+                               {"logits": logits, "labels": labels})
     logits, labels = jnp.broadcast_to(logits, shape), jnp.broadcast_to(labels, shape)
-    finite = jnp.isfinite(logits)
-    value = optax.losses.sigmoid_binary_cross_entropy(jnp.where(finite, logits, 0.0), labels)
+    infinite = jnp.isinf(logits)  # NaN takes the ordinary path: NaN value and gradient
+    value = optax.losses.sigmoid_binary_cross_entropy(jnp.where(infinite, 0.0, logits), labels)
     # z = +inf: -(1 - y) log 0 -> inf unless y == 1; z = -inf: -y log 0 -> inf unless y == 0
     at_infinity = jnp.where(
         logits > 0, jnp.where(labels == 1, 0.0, jnp.inf), jnp.where(labels == 0, 0.0, jnp.inf)
     )
-    return jnp.where(finite, value, at_infinity)
+    # the gradient there is the limit of sigmoid(z) - y: 1 - y at +inf, -y at -inf
+    slope = jnp.where(logits > 0, 1.0 - labels, -labels)
+    at_infinity = at_infinity + slope * _special.zero_with_unit_tangent(
+        jnp.where(infinite, logits, 0.0))
+    return jnp.where(infinite, at_infinity, value)
 
 
 @jit
@@ -207,7 +292,10 @@ def gaussian_nll(mean: ArrayLike, variance: ArrayLike, y: ArrayLike) -> Array:
     .. math:: \ell = \tfrac12\Big[\log 2\pi + \log\sigma^2 + \frac{(y-\mu)^2}{\sigma^2}\Big]
 
     The loss of heteroscedastic regression when a model predicts both a mean and a
-    variance. The variance is used as given (no clamping): it must be positive.
+    variance. The variance is used as given (no clamping): it must be positive. ``mean`` and
+    ``y`` have the same shape (or one is a scalar); ``variance`` is per example, a scalar, or
+    one per trailing axis (a shared variance per output), broadcasting to that shape without
+    changing it.
 
     Example:
         >>> from mlmath.losses import gaussian_nll
@@ -215,8 +303,8 @@ def gaussian_nll(mean: ArrayLike, variance: ArrayLike, y: ArrayLike) -> Array:
         0.9189385...
     """
     mean, variance, y = as_floats(("mean", "variance", "y"), (mean, variance, y))
-    broadcast_shapes_or_raise("gaussian_nll", mean=mean.shape, variance=variance.shape,
-                              y=y.shape)
+    _elementwise_shape("gaussian_nll", {"mean": mean, "variance": variance, "y": y},
+                       parameters=("variance",))
     return -Normal(mean, jnp.sqrt(variance)).log_prob(y)
 
 
@@ -227,7 +315,8 @@ def laplace_nll(loc: ArrayLike, scale: ArrayLike, y: ArrayLike) -> Array:
     .. math:: \ell = \frac{|y-\mu|}{b} + \log 2b
 
     With a fixed scale this is the absolute error, so least absolute deviations (median
-    regression) is maximum likelihood under Laplace noise.
+    regression) is maximum likelihood under Laplace noise. Shapes as in
+    :func:`gaussian_nll`, with ``scale`` in the place of the variance.
 
     Example:
         >>> from mlmath.losses import laplace_nll
@@ -235,7 +324,7 @@ def laplace_nll(loc: ArrayLike, scale: ArrayLike, y: ArrayLike) -> Array:
         2.0
     """
     loc, scale, y = as_floats(("loc", "scale", "y"), (loc, scale, y))
-    broadcast_shapes_or_raise("laplace_nll", loc=loc.shape, scale=scale.shape, y=y.shape)
+    _elementwise_shape("laplace_nll", {"loc": loc, "scale": scale, "y": y}, parameters=("scale",))
     return -Laplace(loc, scale).log_prob(y)
 
 
@@ -248,7 +337,11 @@ def poisson_nll(log_rate: ArrayLike, counts: ArrayLike) -> Array:
     The full likelihood (the ``log y!`` term included, so it equals
     ``-Poisson(exp(log_rate)).log_prob(counts)``), evaluated in Loader's form: accurate for
     large counts in float32, and finite for a log-rate so negative that the rate underflows.
-    The gradient with respect to ``log_rate`` is ``exp(log_rate) - counts``.
+    The gradient with respect to ``log_rate`` is ``exp(log_rate) - counts``. At the limits, a
+    log-rate of ``-inf`` (rate 0) gives 0 for a count of 0 and ``inf`` otherwise, with the
+    limit gradient ``-counts``; ``+inf`` gives ``inf`` with gradient 0 (the limit is
+    infinite). NaN gives NaN. ``log_rate`` and ``counts`` have the same shape, or one is a
+    scalar.
 
     Example:
         >>> from mlmath.losses import poisson_nll
@@ -256,8 +349,18 @@ def poisson_nll(log_rate: ArrayLike, counts: ArrayLike) -> Array:
         1.0
     """
     log_rate, counts = as_floats(("log_rate", "counts"), (log_rate, counts))
-    broadcast_shapes_or_raise("poisson_nll", log_rate=log_rate.shape, counts=counts.shape)
-    return -_special.log_poisson_kernel(counts, jnp.exp(log_rate), log_rate)
+    shape = _elementwise_shape("poisson_nll", {"log_rate": log_rate, "counts": counts})
+    log_rate, counts = jnp.broadcast_to(log_rate, shape), jnp.broadcast_to(counts, shape)
+    infinite = jnp.isinf(log_rate)
+    safe = jnp.where(infinite, 0.0, log_rate)
+    value = -_special.log_poisson_kernel(counts, jnp.exp(safe), safe)
+    # rate 0 (log_rate = -inf): 0 for a count of 0, else inf, with the limit gradient -counts;
+    # rate inf: inf (its gradient has no finite limit: 0)
+    at_minus_inf = jnp.where(counts == 0, 0.0, jnp.inf) - counts * _special.zero_with_unit_tangent(
+        jnp.where(infinite, log_rate, 0.0))
+    at_infinity = jnp.where(log_rate > 0, jnp.inf, at_minus_inf)
+    # a NaN count is NaN (the kernel would read it as a count of 0)
+    return jnp.where(jnp.isnan(counts), counts, jnp.where(infinite, at_infinity, value))
 
 
 @jit
@@ -266,7 +369,8 @@ def squared_error(predictions: ArrayLike, targets: ArrayLike) -> Array:
 
     The Gaussian log-likelihood with unit variance, rescaled:
     :math:`(y-\hat y)^2 = 2\,[-\log\mathcal N(y;\hat y, 1)] - \log 2\pi`, so least squares
-    is maximum likelihood under Gaussian noise. Wraps :func:`optax.losses.squared_error`.
+    is maximum likelihood under Gaussian noise. ``predictions`` and ``targets`` have the same
+    shape, or one is a scalar. Wraps :func:`optax.losses.squared_error`.
 
     Example:
         >>> from mlmath.losses import squared_error
@@ -274,15 +378,14 @@ def squared_error(predictions: ArrayLike, targets: ArrayLike) -> Array:
         4.0
     """
     predictions, targets = as_floats(("predictions", "targets"), (predictions, targets))
-    shape = broadcast_shapes_or_raise("squared_error", predictions=predictions.shape,
-                                      targets=targets.shape)
-    # optax insists on equal shapes; broadcasting first honours the documented contract
+    shape = _elementwise_shape("squared_error", {"predictions": predictions, "targets": targets})
+    # optax insists on equal shapes; a scalar is broadcast first
     return optax.losses.squared_error(jnp.broadcast_to(predictions, shape),
                                       jnp.broadcast_to(targets, shape))
 
 
 @jit
-def huber(predictions: ArrayLike, targets: ArrayLike, delta: float = 1.0) -> Array:
+def huber(predictions: ArrayLike, targets: ArrayLike, delta: ArrayLike = 1.0) -> Array:
     r"""Huber loss: quadratic for residuals below ``delta``, linear above.
 
     .. math:: \rho_\delta(r) = \begin{cases}\tfrac12 r^2 & |r|\le\delta\\
@@ -290,8 +393,9 @@ def huber(predictions: ArrayLike, targets: ArrayLike, delta: float = 1.0) -> Arr
 
     The negative log-likelihood, up to a constant, of the density proportional to
     :math:`e^{-\rho_\delta(r)}` (Huber, 1964): a Gaussian core (``Normal(0, 1)``) with
-    Laplace tails (scale ``1/delta``), which is why it is robust to outliers. Wraps
-    :func:`optax.losses.huber_loss`.
+    Laplace tails (scale ``1/delta``), which is why it is robust to outliers. Shapes as in
+    :func:`squared_error`; ``delta`` is a scalar or broadcasts to that shape without changing
+    it. Wraps :func:`optax.losses.huber_loss`.
 
     Example:
         >>> from mlmath.losses import huber
@@ -299,7 +403,9 @@ def huber(predictions: ArrayLike, targets: ArrayLike, delta: float = 1.0) -> Arr
         (0.125, 2.5)
     """
     predictions, targets = as_floats(("predictions", "targets"), (predictions, targets))
-    broadcast_shapes_or_raise("huber", predictions=predictions.shape, targets=targets.shape)
+    delta = as_float(delta, "delta", predictions.dtype)  # a parameter: never promotes
+    _elementwise_shape("huber", {"predictions": predictions, "targets": targets, "delta": delta},
+                       parameters=("delta",))
     return optax.losses.huber_loss(predictions, targets, delta=delta)
 
 
@@ -308,7 +414,8 @@ def hinge(scores: ArrayLike, labels: ArrayLike) -> Array:
     r"""Hinge loss :math:`\max(0, 1 - y s)` of a linear classifier's score ``s``.
 
     ``labels`` may be ``{0, 1}`` or ``{-1, +1}``: positive labels are the positive class,
-    the rest negative. The hinge is not the negative log of a normalized likelihood: it is
+    the rest negative (a NaN label gives NaN); ``scores`` and ``labels`` have the same shape,
+    or one is a scalar. The hinge is not the negative log of a normalized likelihood: it is
     the margin loss of support vector machines, a convex upper bound on the 0-1 loss, and
     :math:`e^{-2\max(0, 1 - ys)}` is an unnormalized *pseudo*-likelihood that Polson & Scott
     (2011) write as a location-scale mixture of Gaussians. Wraps
@@ -320,9 +427,11 @@ def hinge(scores: ArrayLike, labels: ArrayLike) -> Array:
         (0.75, 1.25)
     """
     scores, labels = as_floats(("scores", "labels"), (scores, labels))
-    broadcast_shapes_or_raise("hinge", scores=scores.shape, labels=labels.shape)
-    signs = jnp.where(labels > 0, 1.0, -1.0).astype(scores.dtype)
-    return optax.losses.hinge_loss(scores, signs)
+    shape = _elementwise_shape("hinge", {"scores": scores, "labels": labels})
+    # a NaN label is NaN, not the negative class
+    signs = jnp.where(labels > 0, 1.0, jnp.where(jnp.isnan(labels), jnp.nan, -1.0))
+    return optax.losses.hinge_loss(jnp.broadcast_to(scores, shape),
+                                   jnp.broadcast_to(signs.astype(scores.dtype), shape))
 
 
 def _leaves(params, function: str):

@@ -5,12 +5,24 @@ Arguments come in scikit-learn's order, ``(y_true, y_pred)``, and the values equ
 
 Conventions
 -----------
-* **Class labels are integers** ``0..K-1`` (label encoding belongs to estimators). ``K`` is
-  ``num_classes``, a static argument: pass it under ``jit`` or ``vmap``, e.g.
+* **Class labels are integers** ``0..K-1`` (or booleans). ``K`` is ``num_classes``, a static
+  argument: pass it under ``jit`` or ``vmap``, e.g.
   ``jax.jit(f1, static_argnames=("average", "num_classes"))``. When it is omitted the labels
   must be concrete and ``K = max(y_true.max(), y_pred.max()) + 1``. Concrete labels are
-  checked (non-negative, below ``num_classes``); traced labels cannot be, and a pair with a
-  label outside ``0..K-1`` is then not counted.
+  checked (non-negative, below ``num_classes``): a label outside the range is a
+  ``ValueError`` naming the argument, the label and the range. Traced labels cannot be
+  checked, and a label outside ``0..K-1`` then makes the result NaN (never a count with the
+  sample left out, and never a negative label wrapped round to the last class).
+* **String labels** (NumPy string arrays, lists of ``str``, object arrays of strings), which
+  scikit-learn accepts, are accepted by the counting metrics (:func:`accuracy`,
+  :func:`confusion_matrix`, :func:`precision`, :func:`recall`, :func:`f1`) and the log
+  losses. They are compared on the host with NumPy and encoded as integer codes before the
+  compiled kernel runs: class ``k`` is the ``k``-th of the sorted distinct labels (of
+  ``y_true`` and ``y_pred`` together; of ``y_true`` for a log loss, whose columns they
+  name), as scikit-learn orders them. With string labels ``num_classes`` is the number of
+  distinct labels, and for ``average="binary"`` ``pos_label`` must be one of them (as in
+  scikit-learn, whose default ``pos_label=1`` is not a string label either). String labels
+  must be concrete: under ``jit`` pass integer codes. Float labels are a ``TypeError``.
 * **A ratio whose denominator is zero is 0** (scikit-learn's ``zero_division=0``): the
   precision of a class that is never predicted, the recall of a class absent from
   ``y_true``. Nothing returns NaN for it.
@@ -71,20 +83,87 @@ _MULTIOUTPUTS = ("uniform_average", "raw_values")
 # validation (trace time: shapes, dtypes, static arguments; values only when concrete)
 
 
+_LABEL_KIND = ("integer class labels 0..K-1 (or string labels, compared on the host; booleans "
+               "count as 0 and 1)")
+
+
 def _class_labels(labels: ArrayLike, name: str, function: str) -> Array:
-    return integer_labels(labels, name, function, kind="integer class labels 0..K-1",
-                          allow_empty=False)
+    return integer_labels(labels, name, function, kind=_LABEL_KIND, allow_empty=False)
 
 
-def _label_pair(function: str, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[Array, Array]:
-    y_true = _class_labels(y_true, "y_true", function)
-    y_pred = _class_labels(y_pred, "y_pred", function)
+def _host_labels(labels, name: str, function: str) -> np.ndarray | None:
+    """Concrete string labels as a NumPy array; ``None`` for numeric (or traced) labels.
+
+    An object array is read by its elements: integers stay integer labels, strings are
+    string labels; anything else is a TypeError naming the argument.
+    """
+    if isinstance(labels, jax.Array):  # JAX arrays (traced or not) are never strings
+        return None
+    values = np.asarray(labels)
+    if values.dtype.kind == "O":
+        values = np.asarray(values.tolist())
+    if values.dtype.kind in "biu":
+        return None
+    if values.dtype.kind not in "US":
+        return None  # integer_labels words the TypeError (floats, complex, objects)
+    return values
+
+
+def _encode_labels(function: str, named: dict) -> tuple[dict, np.ndarray | None]:
+    """String labels (scikit-learn's other label type) as integer codes, and their classes.
+
+    The classes are the sorted distinct labels of all the arrays (scikit-learn's
+    ``unique_labels``); code ``k`` is ``classes[k]``. Numeric labels are returned unchanged
+    with ``classes = None``; a mix of string and numeric labels is a TypeError.
+    """
+    host = {name: _host_labels(values, name, function) for name, values in named.items()}
+    strings = [name for name, values in host.items() if values is not None]
+    if not strings:
+        return named, None
+    if len(strings) != len(named):
+        numeric = [name for name in named if name not in strings]
+        raise TypeError(
+            f"{function}: {' and '.join(strings)} {'holds' if len(strings) == 1 else 'hold'} "
+            f"string labels but {' and '.join(numeric)} numeric ones; pass labels of one kind "
+            f"(as scikit-learn, which refuses a mix of label types)"
+        )
+    encoded = {name: values for name, values in host.items() if values is not None}
+    for name, values in encoded.items():
+        if values.ndim != 1:
+            raise ValueError(
+                f"{function}: {name} must have shape (n,), got shape {values.shape}: labels are "
+                "one-dimensional"
+            )
+    classes = np.unique(np.concatenate(list(encoded.values())))
+    codes = {name: jnp.asarray(np.searchsorted(classes, values).astype(np.int32))
+             for name, values in encoded.items()}
+    return codes, classes
+
+
+def _label_pair(function: str, y_true: ArrayLike, y_pred: ArrayLike,
+                ) -> tuple[Array, Array, np.ndarray | None]:
+    """Both label arrays checked (and string labels encoded), with the string classes."""
+    codes, classes = _encode_labels(function, {"y_true": y_true, "y_pred": y_pred})
+    y_true = _class_labels(codes["y_true"], "y_true", function)
+    y_pred = _class_labels(codes["y_pred"], "y_pred", function)
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"{function}: y_true and y_pred must have the same length, got shapes "
             f"{y_true.shape} and {y_pred.shape}"
         )
-    return y_true, y_pred
+    return y_true, y_pred, classes
+
+
+def _string_num_classes(function: str, num_classes, classes) -> int | None:
+    """``num_classes`` for string labels: omitted, or the number of distinct labels."""
+    num_classes = _check_num_classes(function, num_classes)
+    if num_classes is not None and num_classes != len(classes):
+        raise ValueError(
+            f"{function}: with string labels the classes are the {len(classes)} distinct "
+            f"labels {classes.tolist()}, so num_classes must be {len(classes)} or omitted, "
+            f"got {num_classes}"
+        )
+    return len(classes)
 
 
 def _weights(function: str, sample_weight, shape, dtype=None):
@@ -147,8 +226,11 @@ def _num_classes(function: str, labels: dict, num_classes, binary: bool = False)
         return num_classes
     for name, values in concrete.items():
         if values.min() < 0:
+            valid = (f"0..{num_classes - 1} (num_classes={num_classes})"
+                     if num_classes is not None else "0..K-1, non-negative")
             raise ValueError(
-                f"{function}: {name} must hold class labels 0..K-1, got label {values.min()}"
+                f"{function}: {name} must hold class labels 0..K-1, got label {values.min()}, "
+                f"outside the valid range {valid}"
             )
     largest = max(int(values.max()) for values in concrete.values())
     if binary and largest > 1:
@@ -166,6 +248,24 @@ def _num_classes(function: str, labels: dict, num_classes, binary: bool = False)
             f"(num_classes={num_classes})"
         )
     return num_classes
+
+
+def _string_pos_label(function: str, pos_label, classes) -> int:
+    """The code of ``pos_label`` among two string classes (scikit-learn's binary rule)."""
+    if len(classes) > 2:
+        raise ValueError(
+            f"{function}: average='binary' needs two classes, but the labels include "
+            f"{len(classes)}: {classes.tolist()}; use average='micro', 'macro', 'weighted' or "
+            f"None for more classes"
+        )
+    matches = np.flatnonzero(classes == np.asarray(pos_label)) if isinstance(
+        pos_label, str | bytes | np.str_ | np.bytes_) else np.array([], int)
+    if matches.size == 0:
+        raise ValueError(
+            f"{function}: pos_label={pos_label!r} is not a valid label: with string labels it "
+            f"must be one of {classes.tolist()}"
+        )
+    return int(matches[0])
 
 
 def _divide(numerator, denominator):
@@ -186,7 +286,8 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | No
 
     Rows are true classes and columns predicted classes, as
     :func:`sklearn.metrics.confusion_matrix` (which returns integers when unweighted; this
-    returns floats). Built by :func:`mlmath.info.contingency_table`.
+    returns floats). Built by :func:`mlmath.info.contingency_table`. With string labels the
+    classes are the sorted distinct labels of both arrays, as in scikit-learn.
 
     Args:
         y_true: true class labels ``0..K-1``, shape ``(n,)``.
@@ -204,8 +305,10 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | No
         [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]]
     """
     function = "confusion_matrix"
-    y_true, y_pred = _label_pair(function, y_true, y_pred)
+    y_true, y_pred, classes = _label_pair(function, y_true, y_pred)
     weights = _weights(function, sample_weight, y_true.shape)
+    if classes is not None:
+        num_classes = _string_num_classes(function, num_classes, classes)
     num_classes = _num_classes(function, {"y_true": y_true, "y_pred": y_pred}, num_classes)
     return _confusion_kernel(y_true, y_pred, weights, num_classes)
 
@@ -222,10 +325,12 @@ def accuracy(y_true: ArrayLike, y_pred: ArrayLike, *,
     .. math:: \mathrm{accuracy} = \frac{\sum_s w_s\,[y_s = \hat y_s]}{\sum_s w_s}
 
     Equal to :func:`sklearn.metrics.accuracy_score`, and to the micro-averaged precision,
-    recall and F1. It needs no ``num_classes``. Total weight 0 gives 0.
+    recall and F1. It needs no ``num_classes``, and any integer labels (negative ones too)
+    are compared as they are. Total weight 0 gives 0.
 
     Args:
-        y_true: true class labels, shape ``(n,)``.
+        y_true: true class labels, shape ``(n,)``: integers, booleans, or strings (compared
+            on the host; see :mod:`mlmath.metrics`).
         y_pred: predicted class labels, shape ``(n,)``.
         sample_weight: optional weights, shape ``(n,)``.
 
@@ -234,9 +339,11 @@ def accuracy(y_true: ArrayLike, y_pred: ArrayLike, *,
         >>> from mlmath.metrics import accuracy
         >>> float(accuracy(jnp.array([0, 1, 2, 2]), jnp.array([0, 1, 1, 2])))
         0.75
+        >>> float(accuracy(["cat", "dog", "dog"], ["cat", "cat", "dog"]))  # string labels
+        0.6666666...
     """
     function = "accuracy"
-    y_true, y_pred = _label_pair(function, y_true, y_pred)
+    y_true, y_pred, _ = _label_pair(function, y_true, y_pred)
     weights = _weights(function, sample_weight, y_true.shape)
     return _accuracy_kernel(y_true, y_pred, weights)
 
@@ -253,9 +360,15 @@ def _score(score: str, y_true, y_pred, average, pos_label, num_classes, sample_w
     """Check the arguments of a counting score, then compute it in one compiled kernel."""
     _check_average(score, average)
     binary = average == "binary"
-    if binary:
+    y_true, y_pred, classes = _label_pair(score, y_true, y_pred)
+    if classes is not None:
+        if binary:
+            pos_label = _string_pos_label(score, pos_label, classes)
+            num_classes = _check_num_classes(score, num_classes)
+        else:
+            num_classes = _string_num_classes(score, num_classes, classes)
+    elif binary:
         _check_pos_label(score, pos_label)
-    y_true, y_pred = _label_pair(score, y_true, y_pred)
     weights = _weights(score, sample_weight, y_true.shape)
     num_classes = _num_classes(score, {"y_true": y_true, "y_pred": y_pred}, num_classes,
                                binary=binary)
@@ -285,8 +398,10 @@ def _scores_kernel(y_true, y_pred, weights, num_classes):
         "recall": (true_positive, support),
         "f1": (2 * true_positive, support + predicted),
     }
+    # a traced label outside 0..K-1 makes the table NaN: keep it NaN through the zero checks
+    poison = jnp.where(jnp.any(jnp.isnan(table)), jnp.nan, 0.0).astype(table.dtype)
     return {
-        (score, average): _averaged(numerator, denominator, support, occurs, average)
+        (score, average): poison + _averaged(numerator, denominator, support, occurs, average)
         for score, (numerator, denominator) in ratios.items()
         for average in ("micro", "macro", "weighted", "per_class")
     }
@@ -420,6 +535,30 @@ def _check_prediction_rows(function: str, name: str, predictions, y_true):
     _num_classes(function, {"y_true": y_true}, num_classes)
 
 
+def _prediction_labels(function: str, name: str, y_true, predictions):
+    """``y_true`` as integer codes for a log loss: integer labels as given, string labels as
+    their index among the sorted distinct labels (scikit-learn's column order)."""
+    host = _host_labels(y_true, "y_true", function)
+    if host is None:
+        return _class_labels(y_true, "y_true", function)
+    if host.ndim != 1:
+        raise ValueError(
+            f"{function}: y_true must have shape (n,), got shape {host.shape}: labels are "
+            "one-dimensional"
+        )
+    classes = np.unique(host)
+    columns = 2 if predictions.ndim == 1 else predictions.shape[-1]
+    if len(classes) != columns:
+        raise ValueError(
+            f"{function}: y_true holds {len(classes)} distinct string labels "
+            f"{classes.tolist()}, but {name} has {columns} classes: with string labels the "
+            f"columns are the sorted distinct labels of y_true (as scikit-learn's), so each "
+            f"class must occur; pass integer labels 0..K-1 otherwise"
+        )
+    return _class_labels(jnp.asarray(np.searchsorted(classes, host).astype(np.int32)), "y_true",
+                         function)
+
+
 def log_loss(y_true: ArrayLike, probs: ArrayLike, *,
              sample_weight: ArrayLike | None = None) -> Array:
     r"""Log loss: the mean negative log-likelihood of ``Categorical(probs)`` at the labels.
@@ -436,7 +575,8 @@ def log_loss(y_true: ArrayLike, probs: ArrayLike, *,
 
     Args:
         y_true: class labels ``0..K-1``, shape ``(n,)`` (checked when concrete; under
-            ``jit`` a label outside the range gives NaN).
+            ``jit`` a label outside the range gives NaN), or string labels, whose sorted
+            distinct values name the ``K`` columns (each must occur, as scikit-learn).
         probs: ``(n, K)`` class probabilities (rows summing to one), or ``(n,)``
             probabilities of class 1 when there are two classes.
         sample_weight: optional weights, shape ``(n,)``; a weight of 0 removes its sample.
@@ -454,15 +594,25 @@ def log_loss(y_true: ArrayLike, probs: ArrayLike, *,
         inf
     """
     function = "log_loss"
-    y_true = _class_labels(y_true, "y_true", function)
     probs = as_float(probs, "probs")
+    y_true = _prediction_labels(function, "probs", y_true, probs)
     _check_prediction_rows(function, "probs", probs, y_true)
-    weights = _weights(function, sample_weight, y_true.shape, probs.dtype)
+    weights = _weights(function, sample_weight, np.shape(y_true), probs.dtype)
     return _log_loss_kernel(y_true, probs, weights)
+
+
+def _labels_in_range(y_true, predictions):
+    """Whether every label is a class of ``predictions`` (``(n, K)``, or ``(n,)`` for 0 and 1)."""
+    num_classes = 2 if predictions.ndim == 1 else predictions.shape[1]
+    valid = (y_true >= 0) & (y_true < num_classes)
+    return valid, jnp.where(jnp.all(valid), 0.0, jnp.nan).astype(predictions.dtype)
 
 
 @jax.jit
 def _log_loss_kernel(y_true, probs, weights):
+    # a label outside the classes (only traced labels get here unchecked) gives NaN
+    valid, poison = _labels_in_range(y_true, probs)
+    y_true = jnp.where(valid, y_true, 0)
     keep = True if weights is None else weights != 0
     if probs.ndim == 2:
         true_prob = jnp.take_along_axis(probs, y_true[:, None], axis=1)[:, 0]
@@ -475,7 +625,7 @@ def _log_loss_kernel(y_true, probs, weights):
         log_p = jnp.log(jnp.where(is_one & keep, probs, 1))
         log_not_p = jnp.log1p(-jnp.where(~is_one & keep, probs, 0))
         log_true = jnp.where(is_one, log_p, log_not_p)
-    return -_weighted_mean(log_true, weights)
+    return poison - _weighted_mean(log_true, weights)
 
 
 def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *,
@@ -490,8 +640,12 @@ def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *,
     loss and gradient. ``(n,)`` logits are the logit of class 1 of two classes
     (:func:`mlmath.losses.sigmoid_binary_cross_entropy`).
 
+    Infinite logits are taken at their limit and NaN logits give NaN, as in
+    :mod:`mlmath.losses`.
+
     Args:
-        y_true: class labels ``0..K-1``, shape ``(n,)``.
+        y_true: class labels ``0..K-1``, shape ``(n,)``, or string labels (as in
+            :func:`log_loss`); under ``jit`` a label outside the range gives NaN.
         logits: ``(n, K)`` unnormalized log-probabilities, or ``(n,)`` logits of class 1.
         sample_weight: optional weights, shape ``(n,)``.
 
@@ -503,20 +657,22 @@ def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *,
         5000.347
     """
     function = "log_loss_from_logits"
-    y_true = _class_labels(y_true, "y_true", function)
     logits = as_float(logits, "logits")
+    y_true = _prediction_labels(function, "logits", y_true, logits)
     _check_prediction_rows(function, "logits", logits, y_true)
-    weights = _weights(function, sample_weight, y_true.shape, logits.dtype)
+    weights = _weights(function, sample_weight, np.shape(y_true), logits.dtype)
     return _log_loss_from_logits_kernel(y_true, logits, weights)
 
 
 @jax.jit
 def _log_loss_from_logits_kernel(y_true, logits, weights):
+    valid, poison = _labels_in_range(y_true, logits)
     if logits.ndim == 2:
-        per_sample = losses.softmax_cross_entropy(logits, y_true)
+        per_sample = losses.softmax_cross_entropy(logits, y_true)  # NaN where not valid
     else:
-        per_sample = losses.sigmoid_binary_cross_entropy(logits, y_true.astype(logits.dtype))
-    return _weighted_mean(per_sample, weights)
+        per_sample = losses.sigmoid_binary_cross_entropy(
+            logits, jnp.where(valid, y_true, 0).astype(logits.dtype))
+    return poison + _weighted_mean(per_sample, weights)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,6 +689,12 @@ def _regression_inputs(function: str, y_true, y_pred, sample_weight, multioutput
     values: tuple[ArrayLike, ...] = (y_true, y_pred)
     if sample_weight is not None:
         names, values = (*names, "sample_weight"), (*values, sample_weight)
+    for name, value in zip(names, values, strict=True):
+        if not isinstance(value, jax.Array) and np.asarray(value).dtype.kind in "USO":
+            raise TypeError(
+                f"{function}: {name} must be numeric (regression values, as in scikit-learn), "
+                f"got dtype {np.asarray(value).dtype}"
+            )
     arrays = as_floats(names, values)
     y_true, y_pred = arrays[0], arrays[1]
     if y_true.ndim not in (1, 2):

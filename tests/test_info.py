@@ -488,12 +488,17 @@ def test_contingency_table_weights_and_out_of_range_labels():
     y = np.array([1, 0, 1, 1, 2, 0, 0, 3])
     w = np.array([0.5, 2.0, 1.0, 4.0, 1.5, 0.25, 3.0, 1.0])
     weights, w64 = rounded(w, jnp.result_type(float))
-    table = contingency_table(jnp.asarray(x), jnp.asarray(y), num_x=3, num_y=3,
-                              sample_weight=weights)
+    inside = (x < 3) & (y < 3)
+    table = contingency_table(jnp.asarray(x[inside]), jnp.asarray(y[inside]), num_x=3, num_y=3,
+                              sample_weight=weights[inside])
     expected = np.zeros((3, 3))
-    inside = (x < 3) & (y < 3)  # labels outside the declared range are not counted
     np.add.at(expected, (x[inside], y[inside]), w64[inside])
     assert_close(table, expected, table.dtype)
+    # labels outside the declared range are an error, never silently left out
+    with pytest.raises(ValueError, match=r"labels_x contains label 5, outside the valid range "
+                                         r"0\.\.2 \(num_x=3\)"):
+        contingency_table(jnp.asarray(x), jnp.asarray(y), num_x=3, num_y=3,
+                          sample_weight=weights)
 
 
 # ----------------------------------------------------------------------------------------
@@ -876,6 +881,7 @@ def _underflow_kl(xy):
     return kl_divergence(jax.nn.softmax(xy[0]), jax.nn.softmax(xy[1]))
 
 
+@pytest.mark.x64_only  # float64 whatever the mode: see tests/conftest.py
 @pytest.mark.parametrize("far", [-200.0, -800.0])
 def test_gradients_at_underflowing_logits_match_finite_differences(far):
     """In float64, exp(-800) underflows too; gradients still match finite differences."""

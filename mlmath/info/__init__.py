@@ -20,6 +20,18 @@ Conventions at zero probabilities
   (``p log(p/q) - p + q``), so nearly equal distributions never give a negative
   divergence in float32.
 
+Infinite and NaN logits
+-----------------------
+* A logit of ``-inf`` is a class of probability 0. A row holding ``+inf`` is the limit of
+  the softmax as those logits grow together: they share the probability equally and every
+  other class gets none (``[inf, 0]`` is the point mass on class 0, so
+  ``kl_divergence_from_logits([inf, 0], [0, 0])`` is ``log 2``). The value is the limit's,
+  and so is the gradient: that of the formula at the limiting probabilities, finite.
+  Where a value is infinite (``q`` misses part of ``p``'s support) the infinite terms
+  contribute no gradient, so the gradient stays finite there too.
+* A NaN logit makes its row NaN, in the value and in the gradient with respect to that
+  argument: NaN input never gives a number. Entries excluded by ``where`` take no part.
+
 :func:`kl` gives closed forms between distribution objects from
 :mod:`mlmath.distributions`; :func:`register_kl` adds pairs; :func:`kl_monte_carlo`
 estimates any pair by sampling.

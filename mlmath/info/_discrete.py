@@ -51,14 +51,30 @@ def _prepare(function: str, names, arrays, axis: int, where, fill):
 
 
 def _masked_log_softmax(logits, axis: int):
-    """``log_softmax`` that is ``-inf`` (not NaN) on ``-inf`` entries and all ``-inf`` rows."""
+    """``log_softmax`` that is ``-inf`` (not NaN) on ``-inf`` entries and all ``-inf`` rows.
+
+    ``+inf`` logits are taken at their limit (:func:`mlmath._special.limit_logits`); a row
+    with a NaN gives NaN throughout, in value and gradient.
+    """
+    logits, nan_row = _special.limit_logits(logits, axis)
     row_max = jnp.max(logits, axis=axis, keepdims=True)
-    live = row_max > -jnp.inf
+    live = (row_max > -jnp.inf) | nan_row
     safe_logits = jnp.where(live, logits, 0.0)
     safe_max = jax.lax.stop_gradient(jnp.where(live, row_max, 0.0))
     shifted = safe_logits - safe_max
     log_normalizer = jnp.log(jnp.sum(jnp.exp(shifted), axis=axis, keepdims=True))
     return jnp.where(live, shifted - log_normalizer, -jnp.inf)
+
+
+def _nan_where_nan(terms, *log_probs):
+    """``terms`` with NaN wherever a log-probability is NaN, so NaN input never gives a number.
+
+    The helpers of :mod:`mlmath._special` read a NaN log-probability as a zero probability;
+    this puts the NaN back, in the value and (through the log-probability) in the gradient.
+    """
+    for log_p in reversed(log_probs):
+        terms = jnp.where(jnp.isnan(log_p), log_p, terms)
+    return terms
 
 
 def _log_softmax_pair(function: str, p_logits, q_logits, axis: int, where):
@@ -202,7 +218,9 @@ def entropy_from_logits(logits: _LastAxisK, axis: int = -1, base: float | None =
     :math:`H = -\sum_k p_k \log p_k` with :math:`\log p = \ell - \mathrm{logsumexp}(\ell)`,
     so tiny probabilities keep their exact logarithm instead of underflowing. Logits of
     ``-inf`` are zero-probability classes; masked entries (``where`` false) are excluded
-    from the softmax; a row with nothing left gives 0.
+    from the softmax; a row with nothing left gives 0. Logits of ``+inf`` are the limit
+    (``[inf, 0]`` is a point mass: 0, with zero gradient) and a NaN logit gives NaN, as for
+    every ``*_from_logits`` function (see :mod:`mlmath.info`).
 
     Example:
         >>> import jax.numpy as jnp
@@ -214,7 +232,8 @@ def entropy_from_logits(logits: _LastAxisK, axis: int = -1, base: float | None =
     (logits,), axis = _prepare("entropy_from_logits", ("logits",), (logits,), axis, where,
                                -jnp.inf)
     log_p = _masked_log_softmax(logits, axis)
-    return in_base(0.0 - jnp.sum(_special.xlogx_exp(log_p), axis=axis), base)
+    terms = _nan_where_nan(_special.xlogx_exp(log_p), log_p)
+    return in_base(0.0 - jnp.sum(terms, axis=axis), base)
 
 
 @jit(static_argnames=("axis", "base"))
@@ -234,7 +253,11 @@ def cross_entropy_from_logits(p_logits: _LastAxisK, q_logits: _LastAxisK, axis: 
     )
     p = jnp.exp(log_p)
     nonzero = p != 0
-    terms = jnp.where(nonzero, p * jnp.where(nonzero, log_q, 0.0), 0.0)
+    # q == 0 < p: the term is -inf, a constant (its gradient would be -inf * 0 = NaN)
+    possible = log_q > -jnp.inf
+    terms = jnp.where(nonzero, jnp.where(possible, p * jnp.where(possible & nonzero, log_q, 0.0),
+                                         -jnp.inf), 0.0)
+    terms = _nan_where_nan(terms, log_p, log_q)
     return in_base(-jnp.sum(terms, axis=axis), base)
 
 
@@ -257,7 +280,7 @@ def kl_divergence_from_logits(p_logits: _LastAxisK, q_logits: _LastAxisK, axis: 
     log_p, log_q, axis = _log_softmax_pair(
         "kl_divergence_from_logits", p_logits, q_logits, axis, where
     )
-    terms = _special.kl_terms(None, None, log_p, log_q)
+    terms = _nan_where_nan(_special.kl_terms(None, None, log_p, log_q), log_p, log_q)
     return in_base(jnp.sum(terms, axis=axis), base)
 
 
@@ -288,4 +311,5 @@ def js_divergence_from_logits(p_logits: _LastAxisK, q_logits: _LastAxisK, axis: 
     terms = 0.5 * (
         _special.kl_terms(None, None, log_p, log_m) + _special.kl_terms(None, None, log_q, log_m)
     )
+    terms = _nan_where_nan(terms, log_p, log_q)
     return in_base(jnp.sum(terms, axis=axis), base)

@@ -62,28 +62,50 @@ def mutual_information(joint: _JointTable, base: float | None = None) -> _Batch:
 
 
 def _num_labels(labels, num, name: str, num_name: str) -> int:
-    """The number of label values: given, or ``max + 1`` read from concrete labels."""
+    """The number of label values: given, or ``max + 1`` read from concrete labels.
+
+    Concrete labels are checked against the range ``0..num - 1``: a label outside it is a
+    ValueError naming the argument, the label and the range (traced labels cannot be read;
+    the kernel then gives NaN).
+    """
     if num is not None:
         if isinstance(num, bool) or not isinstance(num, int | np.integer) or num < 1:
             raise ValueError(f"{num_name} must be a positive int, got {num!r}")
-        return int(num)
+        num = int(num)
     concrete = concrete_value(labels)
     if concrete is None:
-        raise ValueError(f"{num_name} must be given when {name} is traced (under jit or vmap)")
+        if num is None:
+            raise ValueError(
+                f"{num_name} must be given when {name} is traced (under jit or vmap)"
+            )
+        return num
     if concrete.size == 0:
-        raise ValueError(f"{name} is empty; pass {num_name} to define the label set")
+        if num is None:
+            raise ValueError(f"{name} is empty; pass {num_name} to define the label set")
+        return num
+    valid_range = "0.." + (f"{num - 1} ({num_name}={num})" if num is not None
+                           else f"{num_name} - 1")
     if concrete.min() < 0:
-        raise ValueError(f"{name} must be non-negative integers, got min {concrete.min()}")
-    return int(concrete.max()) + 1
+        raise ValueError(
+            f"{name} must be non-negative integers, got min {concrete.min()}: label "
+            f"{concrete.min()} is outside the valid range {valid_range}"
+        )
+    if num is not None and concrete.max() >= num:
+        raise ValueError(
+            f"{name} contains label {concrete.max()}, outside the valid range {valid_range}"
+        )
+    return num if num is not None else int(concrete.max()) + 1
 
 
 def contingency_table(labels_x: ArrayLike, labels_y: ArrayLike, num_x: int | None = None,
                       num_y: int | None = None, sample_weight: ArrayLike | None = None) -> _Table:
     """Counts (or summed weights) of each pair of labels: a ``(num_x, num_y)`` table.
 
-    Labels are integers ``0..num - 1``; those outside the range are not counted. When
-    ``num_x`` / ``num_y`` are omitted they are read from the labels, which must then be
-    concrete (not traced); under ``jit`` pass them.
+    Labels are integers ``0..num - 1``. When ``num_x`` / ``num_y`` are omitted they are read
+    from the labels, which must then be concrete (not traced); under ``jit`` pass them.
+    Concrete labels outside the range raise a ValueError naming the argument, the label and
+    the range; traced ones cannot be checked, and a label outside the range then makes the
+    whole table NaN (never a table with the sample silently left out).
 
     Example:
         >>> import jax.numpy as jnp
@@ -118,6 +140,8 @@ def _contingency_kernel(labels_x, labels_y, weights, num_x: int, num_y: int):
     valid = (labels_x >= 0) & (labels_x < num_x) & (labels_y >= 0) & (labels_y < num_y)
     flat = jnp.where(valid, labels_x * num_y + labels_y, 0)
     counts = jnp.bincount(flat, weights=jnp.where(valid, weights, 0.0), length=num_x * num_y)
+    # a label outside the range (only traced labels get here unchecked) makes the table NaN
+    counts = jnp.where(jnp.all(valid), counts, jnp.nan)
     return counts.reshape(num_x, num_y)
 
 
@@ -129,7 +153,8 @@ def mutual_info_score(labels_x: ArrayLike, labels_y: ArrayLike, num_x: int | Non
     :func:`sklearn.metrics.mutual_info_score` (for integer labels ``0..num - 1``).
 
     Args:
-        labels_x, labels_y: integer labels, shape ``(n,)``.
+        labels_x, labels_y: integer labels ``0..num - 1``, shape ``(n,)``. Concrete labels
+            outside the range raise a ValueError; traced ones give NaN.
         num_x, num_y: the number of label values (static); required under ``jit``.
         base: ``None`` for nats, ``2`` for bits.
 
@@ -156,8 +181,10 @@ def information_gain(labels: ArrayLike, split: ArrayLike, num_classes: int, num_
     ``0..num_branches - 1``); ``sample_weight`` weights samples (bootstrap counts, say).
 
     Args:
-        labels: integer class labels, shape ``(n,)``.
-        split: branch of each sample, shape ``(n,)``.
+        labels: integer class labels ``0..num_classes - 1``, shape ``(n,)``.
+        split: branch of each sample, ``0..num_branches - 1``, shape ``(n,)``. A label or a
+            branch outside its range gives NaN (the labels are traced: this function is
+            jitted).
         num_classes: number of classes (static).
         num_branches: number of branches (static), 2 by default.
         sample_weight: optional non-negative weights, shape ``(n,)``.
