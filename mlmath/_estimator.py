@@ -12,7 +12,13 @@ An estimator is an equinox Module:
 * input is validated eagerly at the boundary (rank, lengths, NaN/inf, labels, impossible
   hyper-parameters) with errors that say what was wrong and what was expected. Values that
   are traced (the estimator is fitted under ``vmap``/``jit``) cannot be inspected; their
-  value checks are skipped, their shape checks are not.
+  value checks are skipped, their shape checks are not. Hyper-parameters are checked at
+  construction (``__check_init__``), concrete values only: under ``vmap``/``grad`` they
+  are tracers. A bad one raises :class:`InvalidParameterError` (a ``ValueError`` and a
+  ``TypeError``) naming it, the value and what is expected.
+* a fitted estimator is saved with ``est.save(path)`` and read back with
+  ``type(est).load(path)`` (:mod:`mlmath._persistence`: a JSON header and equinox's
+  serialisation of the leaves; no pickle, nothing executed on load).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mlmath import metrics
+from mlmath._persistence import load_estimator, save_estimator
 from mlmath._validation import concrete_value, is_traced
 
 
@@ -55,26 +62,127 @@ class Estimator(eqx.Module):
     def _fitted(self, **values):
         return dataclasses.replace(self, **values)
 
+    def save(self, path) -> None:
+        """Save this fitted estimator to ``path``: a JSON header (type, hyper-parameters,
+        ``classes_``, leaf shapes and dtypes, mlmath version, checksum) and the array leaves
+        by :func:`equinox.tree_serialise_leaves`. No pickle: loading executes nothing from
+        the file. See :mod:`mlmath._persistence` for the format."""
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """The estimator saved at ``path`` by :meth:`save`, fitted as it was saved.
+
+        Raises ``ValueError`` for a file of another estimator type, another mlmath
+        version, or one that is truncated or corrupted."""
+        return load_estimator(cls, path)
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A hyper-parameter of the wrong type or value (a ``ValueError`` and a ``TypeError``,
+    as scikit-learn's ``InvalidParameterError``), raised at construction."""
+
+
+def _described(value) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
 
 def check_positive(name: str, value, allow_zero: bool = False, owner: str = ""):
-    """Raise ``ValueError`` for a concrete hyper-parameter below (or at) zero, or not finite."""
-    concrete = concrete_value(value)
-    if concrete is None:
+    """Raise for a concrete hyper-parameter that is not a real number, below (or at) zero,
+    or not finite. Traced values (under ``vmap``/``grad``) are not inspected."""
+    if is_traced(value):
         return
+    bound = ">= 0" if allow_zero else "> 0"
+    try:
+        concrete = np.asarray(value)
+    except (TypeError, ValueError):
+        concrete = None
+    if concrete is None or concrete.dtype.kind not in "iuf":
+        raise InvalidParameterError(
+            f"{owner}: {name} must be a real number (finite and {bound}), got "
+            f"{_described(value)}"
+        )
     bad = ~np.isfinite(concrete) | ((concrete < 0) if allow_zero else (concrete <= 0))
     if np.any(bad):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{owner}: {name} must be finite and {bound}, got {concrete}")
+        raise InvalidParameterError(f"{owner}: {name} must be finite and {bound}, got {concrete}")
+
+
+def check_scalar_for_fit(name: str, value, owner: str):
+    """One fit takes one value of a continuous hyper-parameter: an array of them (a grid)
+    is fitted by ``jax.vmap`` over a pure fit, which this message says how to write."""
+    shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+    if shape:
+        raise ValueError(
+            f"{owner}: {name} has shape {shape}, but one fit takes a single {name}. To fit "
+            f"one model per value, vmap over the fit: "
+            f"jax.vmap(lambda value: {owner}({name}=value).fit(X, y))(jnp.asarray(values))"
+        )
 
 
 def check_choice(name: str, value, choices, owner: str):
-    if value not in choices:
-        raise ValueError(f"{owner}: {name} must be one of {list(choices)}, got {value!r}")
+    try:
+        known = value in choices
+    except TypeError:  # unhashable
+        known = False
+    if not known:
+        raise InvalidParameterError(
+            f"{owner}: {name} must be one of {list(choices)}, got {value!r}"
+        )
 
 
 def check_int(name: str, value, minimum: int, owner: str):
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
+        raise InvalidParameterError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
+
+
+def check_bool(name: str, value, owner: str):
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidParameterError(
+            f"{owner}: {name} must be True or False, got {_described(value)}"
+        )
+
+
+def check_tolerance(name: str, value, owner: str):
+    """``None`` (the default rule) or a finite number ``>= 0``, as a static Python number."""
+    if value is None:
+        return
+    if (not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool)
+            or not np.isfinite(value) or value < 0):
+        raise InvalidParameterError(
+            f"{owner}: {name} must be None or a finite number >= 0, got {_described(value)}"
+        )
+
+
+_LABEL_TYPES = (bool, int, float, str)
+
+
+def python_scalar(value):
+    """A NumPy scalar (``np.True_``, ``np.int64(5)``) as the Python one, anything else
+    unchanged: the converter of static hyper-parameters, which must be hashable metadata
+    (equinox warns on NumPy values there) and JSON in a saved file."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def static_labels(classes):
+    """A ``classes=`` hyper-parameter as a tuple of Python labels (hashable static metadata
+    that a saved file's JSON header can hold), or ``None``; raises for anything else."""
+    if classes is None:
+        return None
+    if isinstance(classes, str | bytes) or not hasattr(classes, "__iter__"):
+        raise InvalidParameterError(
+            f"classes must be None or a sequence of labels, got {_described(classes)}"
+        )
+    labels = tuple(label.item() if isinstance(label, np.generic) else label
+                   for label in np.asarray(classes, dtype=object).ravel().tolist())
+    if any(not isinstance(label, _LABEL_TYPES) for label in labels):
+        raise InvalidParameterError(
+            f"classes must hold ints, floats, strings or bools, got {classes!r}"
+        )
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise InvalidParameterError(
+            f"classes must be at least two distinct labels, got {classes!r}"
+        )
+    return labels
 
 
 @jax.jit
@@ -105,6 +213,9 @@ def _host_array(x, owner: str, name: str) -> np.ndarray | None:
     """
     if isinstance(x, jax.Array) or is_traced(x):
         return None
+    converted = _from_pandas(x, owner, name)
+    if converted is not None:
+        return converted
     try:
         array = np.asarray(x)
     except (TypeError, ValueError) as error:
@@ -112,7 +223,39 @@ def _host_array(x, owner: str, name: str) -> np.ndarray | None:
     return array
 
 
+def _from_pandas(x, owner: str, name: str) -> np.ndarray | None:
+    """A pandas object with nullable (extension) columns as a NumPy array, else ``None``.
+
+    pandas' nullable dtypes (``Float64``, ``Int64``, ``boolean``) become NumPy arrays of
+    their NumPy dtype when they hold no missing value; a missing value (``pd.NA``) is a
+    clear ``ValueError``. Other extension dtypes (strings, categories) become object
+    arrays, which the numeric checks reject for features and accept as labels. pandas is
+    never imported: an object is recognized by its module.
+    """
+    if not type(x).__module__.startswith("pandas") or not hasattr(x, "to_numpy"):
+        return None
+    dtypes = list(x.dtypes) if hasattr(x, "columns") else [getattr(x, "dtype", None)]
+    if all(isinstance(dtype, np.dtype) for dtype in dtypes):
+        return None  # NumPy-backed: np.asarray is exact, NaN is reported as such
+    missing = np.asarray(x.isna())
+    if missing.any():
+        where = np.argwhere(missing)[0]
+        place = (f"row {where[0]}, column {where[1]}" if len(where) == 2
+                 else f"row {where[0]}")
+        raise ValueError(
+            f"{owner}: {name} has missing values (pandas NA, first at {place}); remove or "
+            "impute them before fitting"
+        )
+    numpy_dtypes = [dtype if isinstance(dtype, np.dtype) else getattr(dtype, "numpy_dtype", None)
+                    for dtype in dtypes]
+    if all(isinstance(dtype, np.dtype) and dtype.kind in "biuf" for dtype in numpy_dtypes):
+        return x.to_numpy(dtype=np.result_type(*numpy_dtypes))
+    return x.to_numpy()
+
+
 def _check_kind(dtype, owner: str, name: str):
+    if jnp.issubdtype(dtype, jnp.floating):  # bfloat16 and friends have NumPy kind "V"
+        return
     if dtype.kind in "OUSVM m":
         raise TypeError(f"{owner}: {name} must be numeric, got dtype {dtype}")
     if dtype.kind == "c":
@@ -223,7 +366,8 @@ def encode_labels(y, n_samples: int, owner: str, classes=None):
         if y.shape != (n_samples,):
             raise ValueError(f"{owner}: y must have shape ({n_samples},), got {y.shape}")
         return y.astype(jnp.int32), tuple(classes)
-    y_np = np.asarray(y)
+    converted = None if isinstance(y, jax.Array) else _from_pandas(y, owner, "y")
+    y_np = np.asarray(y) if converted is None else converted
     if y_np.ndim != 1 or y_np.shape[0] != n_samples:
         raise ValueError(f"{owner}: y must have shape ({n_samples},) to match X, got {y_np.shape}")
     if y_np.dtype.kind == "f" and not np.all(np.isfinite(y_np)):
@@ -242,6 +386,16 @@ def encode_labels(y, n_samples: int, owner: str, classes=None):
             f"{owner}: y has a single class ({labels.tolist()}); a classifier needs at least two"
         )
     return jnp.asarray(np.asarray(codes, np.int32)), tuple(labels.tolist())
+
+
+def check_label_shape(y, n_samples: int, owner: str):
+    """Labels ``y`` must be ``(n_samples,)``: one per row of ``X``."""
+    shape = tuple(np.shape(y)) if not isinstance(y, jax.Array) and not is_traced(y) else y.shape
+    if tuple(shape) != (n_samples,):
+        raise ValueError(
+            f"{owner}: y must have shape ({n_samples},) to match X ({n_samples} rows), got "
+            f"{tuple(shape)}"
+        )
 
 
 def check_n_features(X, expected: int, owner: str):
@@ -286,7 +440,8 @@ def label_codes(classes: tuple, y, owner: str):
     ``fit`` under ``vmap``)."""
     if is_traced(y):
         return jnp.asarray(y)
-    values = np.asarray(y)
+    converted = None if isinstance(y, jax.Array) else _from_pandas(y, owner, "y")
+    values = np.asarray(y) if converted is None else converted
     if values.ndim != 1:
         raise ValueError(f"{owner}: y must have shape (n,), got {values.shape}")
     labels = np.asarray(classes)
@@ -313,5 +468,7 @@ class Classifier(Estimator):
 
     def score(self, X, y):
         """Mean accuracy on ``(X, y)`` (:func:`mlmath.metrics.accuracy`)."""
-        predicted = _most_probable(self.predict_log_proba(X))
+        log_proba = self.predict_log_proba(X)
+        check_label_shape(y, log_proba.shape[0], type(self).__name__)
+        predicted = _most_probable(log_proba)
         return metrics.accuracy(label_codes(self.classes_, y, type(self).__name__), predicted)

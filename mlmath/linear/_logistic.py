@@ -15,13 +15,18 @@ from jax.custom_derivatives import SymbolicZero
 from mlmath import losses, optim
 from mlmath._estimator import (
     Classifier,
+    check_bool,
     check_choice,
     check_features,
     check_int,
     check_n_features,
     check_positive,
     check_sample_weight,
+    check_scalar_for_fit,
+    check_tolerance,
     encode_labels,
+    python_scalar,
+    static_labels,
 )
 from mlmath._jit import jit
 
@@ -626,7 +631,8 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
     config = _Implicit(penalty, fit_intercept, k * (d + 1) <= _DENSE_TANGENT_MAX)
     (coef, intercept), value = _at_optimum(config, ((coef, intercept), result.value),
                                            theta[0], y, theta[1], theta[2])
-    return LogisticFit(coef, intercept, result.num_steps, result.converged, value)
+    finite = jnp.all(jnp.isfinite(coef)) & jnp.all(jnp.isfinite(intercept))
+    return LogisticFit(coef, intercept, result.num_steps, result.converged & finite, value)
 
 
 # ----------------------------------------------------------------------------------------
@@ -667,10 +673,10 @@ class LogisticRegression(Classifier):
     C: Array | float = 1.0
     penalty: str | None = eqx.field(static=True, default="l2")
     solver: str = eqx.field(static=True, default="auto")
-    fit_intercept: bool = eqx.field(static=True, default=True)
-    max_iter: int | None = eqx.field(static=True, default=None)
-    tol: float | None = eqx.field(static=True, default=None)
-    classes: tuple | None = eqx.field(static=True, default=None)
+    fit_intercept: bool = eqx.field(static=True, default=True, converter=python_scalar)
+    max_iter: int | None = eqx.field(static=True, default=None, converter=python_scalar)
+    tol: float | None = eqx.field(static=True, default=None, converter=python_scalar)
+    classes: tuple | None = eqx.field(static=True, default=None, converter=static_labels)
     coef_: Array | None = None
     intercept_: Array | None = None
     classes_: tuple | None = eqx.field(static=True, default=None)
@@ -682,8 +688,10 @@ class LogisticRegression(Classifier):
         check_positive("C", self.C, owner=owner)
         check_choice("penalty", self.penalty, PENALTIES, owner)
         check_choice("solver", self.solver, SOLVERS, owner)
+        check_bool("fit_intercept", self.fit_intercept, owner)
         if self.max_iter is not None:
             check_int("max_iter", self.max_iter, 1, owner)
+        check_tolerance("tol", self.tol, owner)
         if self.penalty == "l1" and self.solver not in ("auto", "fista"):
             raise ValueError(
                 f"{owner}: penalty='l1' needs solver='fista' (or 'auto'), got {self.solver!r}"
@@ -695,6 +703,7 @@ class LogisticRegression(Classifier):
         X = check_features(X, owner)
         codes, classes = encode_labels(y, X.shape[0], owner, self.classes)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype, owner)
+        check_scalar_for_fit("C", self.C, owner)
         fit = logistic_regression(
             X, codes, self.C, sample_weight, num_classes=len(classes), penalty=self.penalty,
             solver=self.solver, fit_intercept=self.fit_intercept, max_steps=self.max_iter,

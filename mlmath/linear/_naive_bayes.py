@@ -13,22 +13,39 @@ from jax import Array
 
 from mlmath._estimator import (
     Classifier,
+    InvalidParameterError,
     check_features,
     check_n_features,
     check_positive,
     check_sample_weight,
+    check_scalar_for_fit,
     concrete_value,
     encode_labels,
+    static_labels,
 )
-from mlmath.distributions import Normal, fit_normal
+from mlmath.distributions import fit_normal
 
 
 class GaussianNBFit(NamedTuple):
     theta: Array        # (K, d) per-class means
-    var: Array          # (K, d) per-class variances (smoothed)
+    var: Array          # (K, d) per-class variances (smoothed), in the units of X squared
     class_prior: Array  # (K,)
     class_count: Array  # (K,) summed sample weights
     epsilon: Array      # the variance added to every variance
+    log_var: Array      # (K, d) log of ``var``, finite even where ``var`` over/underflows
+
+
+def feature_scale(X) -> Array:
+    """A power of two per column near ``max |X_j|`` (1 for an all-zero column), ``(d,)``.
+
+    Dividing by a power of two is exact, so a fit on ``X / scale`` and scaled back is the
+    fit on ``X`` to the last bit wherever the latter does not over- or underflow.
+    """
+    magnitude = jnp.max(jnp.abs(X), axis=0)
+    _, exponent = jnp.frexp(magnitude)
+    scale = jnp.ldexp(jnp.ones_like(magnitude), exponent - 1)
+    usable = (magnitude > 0) & jnp.isfinite(magnitude) & (scale > 0) & jnp.isfinite(scale)
+    return jax.lax.stop_gradient(jnp.where(usable, scale, 1.0))
 
 
 @partial(jax.jit, static_argnames=("num_classes",))
@@ -42,6 +59,18 @@ def gaussian_naive_bayes(X, y, *, num_classes: int, var_smoothing=1e-9, sample_w
     all classes at once under ``vmap``), and the priors are the class frequencies unless
     given. As scikit-learn, ``var_smoothing * max_j Var(x_j)`` is added to every variance.
 
+    A class without data (no row, or zero total weight: a bootstrap or cross-validation
+    fold, also under ``vmap``) has prior 0, so probability 0 for every input; its means
+    and variances are placeholders (those of all the rows), finite so that its
+    log-likelihood is finite and its log-joint exactly ``-inf``. Given ``priors`` are
+    renormalized over the classes that have data.
+
+    Scale: the fit runs on ``X`` divided by a power of two per feature (exact) and keeps
+    ``log_var``, the log of the variances, so that features of any representable scale
+    (``1e-30`` or ``1e30`` in float32) are fitted as accurately as at unit scale; ``var``
+    and ``epsilon`` are in the units of ``X`` squared and over- or underflow where those
+    do (``1e40`` in float32), ``log_var`` never does.
+
     Example:
         >>> import jax.numpy as jnp
         >>> from mlmath.linear import gaussian_naive_bayes
@@ -52,15 +81,40 @@ def gaussian_naive_bayes(X, y, *, num_classes: int, var_smoothing=1e-9, sample_w
     """
     n = X.shape[0]
     sample_weight = jnp.ones(n, X.dtype) if sample_weight is None else sample_weight
+    scale = feature_scale(X)
+    X_scaled = X / scale
     indicator = jax.nn.one_hot(y, num_classes, dtype=X.dtype) * sample_weight[:, None]
-    means, scales = jax.vmap(lambda weights: fit_normal(X, weights), in_axes=1)(indicator)
-    epsilon = var_smoothing * jnp.max(jnp.var(X, axis=0))
     class_count = jnp.sum(indicator, axis=0)
+    present = class_count > 0
+    # a class without data is fitted to all the rows instead: finite placeholders
+    weights = jnp.where(present[None, :], indicator, sample_weight[:, None])
+    means, scales = jax.vmap(lambda w: fit_normal(X_scaled, w), in_axes=1)(weights)
+    feature_var = jnp.var(X_scaled, axis=0)
+    epsilon_scaled = var_smoothing * feature_var  # per feature, in its own (scaled) units
+    log_scale = jnp.log(scale)
+    log_epsilon = jnp.max(jnp.log(epsilon_scaled) + 2.0 * log_scale)
+    log_var = jnp.logaddexp(2.0 * (jnp.log(scales) + log_scale), log_epsilon)
+    epsilon = var_smoothing * jnp.max(feature_var * scale * scale)
+    theta = means * scale
+    var = (scales * scale) ** 2 + epsilon
     if priors is None:
         class_prior = class_count / jnp.sum(class_count)
     else:
-        class_prior = jnp.asarray(priors, X.dtype)
-    return GaussianNBFit(means, scales * scales + epsilon, class_prior, class_count, epsilon)
+        given = jnp.where(present, jnp.asarray(priors, X.dtype), 0.0)
+        total = jnp.sum(given)
+        class_prior = jnp.where(total > 0, given / jnp.where(total > 0, total, 1.0),
+                                present / jnp.sum(present))
+    return GaussianNBFit(theta, var, class_prior, class_count, epsilon, log_var)
+
+
+def _log_joint_to_posterior(X, theta, log_var, class_prior):
+    # (x - theta) / sigma, never (x - theta)^2 / sigma^2: finite for any representable x
+    standardized = (X[:, None, :] - theta) * jnp.exp(-0.5 * log_var)
+    log_likelihood = -0.5 * jnp.sum(jnp.log(2.0 * jnp.pi) + log_var + standardized ** 2,
+                                    axis=-1)
+    # a class of prior 0 has log-joint -inf (its log-likelihood is finite): probability 0
+    joint = jnp.log(class_prior) + log_likelihood
+    return jax.nn.log_softmax(joint, axis=1)
 
 
 @jax.jit
@@ -68,12 +122,14 @@ def gaussian_naive_bayes_log_proba(X, theta, var, class_prior):
     r"""Class posteriors :math:`\log p(y=k\mid x)` by Bayes' rule, ``(n, K)``.
 
     :math:`\log p(y=k) + \sum_j \log\mathcal N(x_j;\theta_{kj},\sigma^2_{kj})`, normalized
-    over classes with a log-sum-exp.
+    over classes with a log-sum-exp. A class of prior 0 has probability 0.
     """
-    joint = jnp.log(class_prior) + jnp.sum(
-        Normal(theta, jnp.sqrt(var)).log_prob(X[:, None, :]), axis=-1
-    )
-    return jax.nn.log_softmax(joint, axis=1)
+    return _log_joint_to_posterior(X, theta, jnp.log(var), class_prior)
+
+
+@jax.jit
+def _log_proba_from_log_var(X, theta, log_var, class_prior):
+    return _log_joint_to_posterior(X, theta, log_var, class_prior)
 
 
 def _as_static_priors(priors):
@@ -82,18 +138,31 @@ def _as_static_priors(priors):
     if priors is None:
         return None
     if np.ndim(priors) != 1:
-        raise ValueError(
+        raise InvalidParameterError(
             f"GaussianNB: priors must be one probability per class (1-D), got shape "
             f"{np.shape(priors)}"
         )
-    return tuple(float(p) for p in np.asarray(priors, dtype=np.float64))
+    try:
+        return tuple(float(p) for p in np.asarray(priors, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"GaussianNB: priors must be one probability per class, got {priors!r}"
+        ) from None
 
 
 class GaussianNB(Classifier):
     r"""Gaussian naive Bayes classifier, scikit-learn's surface.
 
-    Fitted: ``theta_`` (class means, ``(K, d)``), ``var_`` (class variances),
-    ``class_prior_``, ``class_count_``, ``epsilon_``, ``classes_``.
+    Fitted: ``theta_`` (class means, ``(K, d)``), ``var_`` (class variances, in the units
+    of ``X`` squared), ``log_var_`` (their log, finite at any scale of ``X``: predictions
+    use it), ``class_prior_``, ``class_count_``, ``epsilon_``, ``classes_``, ``n_iter_``
+    (0: a closed form) and ``converged_`` (whether the fit is finite).
+
+    A class in ``classes`` without data in ``y`` (or with zero total weight, as in a
+    bootstrap or cross-validation fold, also under ``vmap``) has prior 0 and so
+    probability 0 for every input, never NaN; see :func:`gaussian_naive_bayes`. Features
+    of any representable scale are fitted as at unit scale (the fit rescales each feature
+    by a power of two).
 
     Example:
         >>> import jax.numpy as jnp
@@ -105,13 +174,16 @@ class GaussianNB(Classifier):
 
     var_smoothing: Array | float = 1e-9
     priors: tuple | None = eqx.field(static=True, default=None, converter=_as_static_priors)
-    classes: tuple | None = eqx.field(static=True, default=None)
+    classes: tuple | None = eqx.field(static=True, default=None, converter=static_labels)
     theta_: Array | None = None
     var_: Array | None = None
+    log_var_: Array | None = None
     class_prior_: Array | None = None
     class_count_: Array | None = None
     epsilon_: Array | None = None
     classes_: tuple | None = eqx.field(static=True, default=None)
+    n_iter_: Array | None = None
+    converged_: Array | None = None
 
     def __check_init__(self):
         check_positive("var_smoothing", self.var_smoothing, allow_zero=True, owner="GaussianNB")
@@ -120,7 +192,7 @@ class GaussianNB(Classifier):
             concrete = concrete_value(priors)
             if priors.ndim != 1 or (concrete is not None and (
                     (concrete < 0).any() or abs(concrete.sum() - 1.0) > 1e-6)):
-                raise ValueError(
+                raise InvalidParameterError(
                     f"GaussianNB: priors must be non-negative and sum to 1, got {self.priors}"
                 )
 
@@ -134,16 +206,21 @@ class GaussianNB(Classifier):
                 f"{owner}: priors has {len(self.priors)} entries for {len(classes)} classes"
             )
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype, owner)
+        check_scalar_for_fit("var_smoothing", self.var_smoothing, owner)
         fit = gaussian_naive_bayes(
             X, codes, num_classes=len(classes), var_smoothing=self.var_smoothing,
             sample_weight=sample_weight, priors=self.priors,
         )
-        return self._fitted(theta_=fit.theta, var_=fit.var, class_prior_=fit.class_prior,
-                            class_count_=fit.class_count, epsilon_=fit.epsilon,
-                            classes_=classes)
+        # a closed form: converged unless the data made it non-finite
+        finite = jnp.all(jnp.isfinite(fit.theta)) & jnp.all(jnp.isfinite(fit.log_var))
+        return self._fitted(theta_=fit.theta, var_=fit.var, log_var_=fit.log_var,
+                            class_prior_=fit.class_prior, class_count_=fit.class_count,
+                            epsilon_=fit.epsilon, classes_=classes,
+                            n_iter_=jnp.zeros((), jnp.int32), converged_=finite)
 
     def predict_log_proba(self, X):
         """Log posterior class probabilities, ``(n, K)``."""
         self._check_fitted()
         X = check_n_features(X, self.theta_.shape[1], type(self).__name__)
-        return gaussian_naive_bayes_log_proba(X, self.theta_, self.var_, self.class_prior_)
+        # from log_var_, finite at any scale of X (var_ may over- or underflow)
+        return _log_proba_from_log_var(X, self.theta_, self.log_var_, self.class_prior_)

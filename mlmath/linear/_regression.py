@@ -13,12 +13,16 @@ from jax import Array
 from mlmath import metrics, optim
 from mlmath._estimator import (
     Estimator,
+    check_bool,
     check_features,
     check_int,
     check_n_features,
     check_positive,
     check_sample_weight,
+    check_scalar_for_fit,
     check_targets,
+    check_tolerance,
+    python_scalar,
 )
 from mlmath._jit import jit
 
@@ -46,6 +50,22 @@ def _centre(X, y, sample_weight, fit_intercept: bool):
     X_c = (X - x_mean) * root[:, None]
     y_c = (y - y_mean) * root.reshape(root.shape + (1,) * (y.ndim - 1))
     return X_c, y_c, x_mean, y_mean
+
+
+def _global_scale(X):
+    """A power of two near ``max |X|`` (1 for an all-zero ``X``), outside any derivative.
+
+    The linear models are solved on ``X / scale``, at unit scale, and the coefficients are
+    scaled back: dividing by a power of two is exact, so nothing changes at moderate
+    scales, and features at ``1e-30`` or ``1e30`` (float32) neither over- nor underflow in
+    squared quantities (Gram matrices, singular values squared). One scale for all
+    features keeps the minimum-norm solution and the penalties' meaning unchanged.
+    """
+    magnitude = jnp.max(jnp.abs(X))
+    _, exponent = jnp.frexp(magnitude)
+    scale = jnp.ldexp(jnp.ones_like(magnitude), exponent - 1)
+    usable = (magnitude > 0) & jnp.isfinite(magnitude) & (scale > 0) & jnp.isfinite(scale)
+    return jax.lax.stop_gradient(jnp.where(usable, scale, 1.0))
 
 
 def _finish(coef_columns, x_mean, y_mean, fit_intercept: bool) -> LinearFit:
@@ -82,13 +102,15 @@ def least_squares(X, y, sample_weight=None, fit_intercept: bool = True):
     """
     sample_weight = jnp.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
     X_c, y_c, x_mean, y_mean = _centre(X, y, sample_weight, fit_intercept)
-    u, s, vt = jnp.linalg.svd(X_c, full_matrices=False)
+    scale = _global_scale(X_c)
+    u, s, vt = jnp.linalg.svd(X_c / scale, full_matrices=False)
     cutoff = jnp.finfo(X.dtype).eps * max(X.shape) * s[0]
     kept = s > cutoff
-    inverse = jnp.where(kept, 1.0 / jnp.where(kept, s, 1.0), 0.0)
+    # 1 / (scale s): the singular values of X_c are scale * s
+    inverse = jnp.where(kept, (1.0 / jnp.where(kept, s, 1.0)) / scale, 0.0)
     projected = u.T @ y_c
     coef = vt.T @ (inverse.reshape(inverse.shape + (1,) * (y.ndim - 1)) * projected)
-    return _finish(coef, x_mean, y_mean, fit_intercept), jnp.sum(kept), s
+    return _finish(coef, x_mean, y_mean, fit_intercept), jnp.sum(kept), s * scale
 
 
 @partial(jax.jit, static_argnames=("fit_intercept",))
@@ -114,11 +136,30 @@ def ridge(X, y, alpha, sample_weight=None, fit_intercept: bool = True) -> Linear
     """
     sample_weight = jnp.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
     X_c, y_c, x_mean, y_mean = _centre(X, y, sample_weight, fit_intercept)
-    u, s, vt = jnp.linalg.svd(X_c, full_matrices=False)
-    shrink = s / (s * s + alpha)
-    shrink = jnp.where(s > 0, shrink, 0.0)
+    scale = _global_scale(X_c)
+    u, s, vt = jnp.linalg.svd(X_c / scale, full_matrices=False)
+    shrink = _ridge_shrinkage(s * scale, jnp.asarray(alpha, X.dtype))
     coef = vt.T @ (shrink.reshape(shrink.shape + (1,) * (y.ndim - 1)) * (u.T @ y_c))
     return _finish(coef, x_mean, y_mean, fit_intercept)
+
+
+def _ridge_shrinkage(s, alpha):
+    """``s / (s^2 + alpha)`` without forming ``s^2``, which over- or underflows at extreme
+    scales of ``X`` (0 at ``s = 0``).
+
+    ``1 / (s + alpha / s)`` for ``s >= sqrt(alpha)``, ``(s / alpha) / (1 + s (s / alpha))``
+    below: every intermediate is between the result and 1 in magnitude, or negligible
+    where it underflows. Every operand of the branch not taken is replaced by a harmless
+    one, so derivatives in ``alpha`` never meet a division by zero.
+    """
+    large = s >= jax.lax.stop_gradient(jnp.sqrt(alpha))
+    positive = large & (s > 0)
+    s_large = jnp.where(positive, s, 1.0)
+    s_small = jnp.where(large, 0.0, s)
+    alpha_small = jnp.where(large, 1.0, alpha)
+    shrink = jnp.where(positive, 1.0 / (s_large + alpha / s_large),
+                       (s_small / alpha_small) / (1.0 + s_small * (s_small / alpha_small)))
+    return jnp.where(s > 0, shrink, 0.0)
 
 
 class LassoFit(NamedTuple):
@@ -179,7 +220,13 @@ def lasso(X, y, alpha, sample_weight=None, fit_intercept: bool = True, max_steps
     sample_weight = jnp.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
     X_c, y_c, x_mean, y_mean = _centre(X, y, sample_weight, fit_intercept)
     n = jnp.sum(sample_weight)
-    alpha = jnp.asarray(alpha, X.dtype)
+    # solved for w' = scale w on X_c / scale: the same objective, with alpha / scale
+    # (|y - X w|^2 / 2n + alpha |w|_1 = |y - (X / scale) w'|^2 / 2n + (alpha / scale) |w'|_1)
+    scale = _global_scale(X_c)
+    X_c = X_c / scale
+    alpha = jnp.asarray(alpha, X.dtype) / scale
+    if tol is not None:
+        tol = tol / scale  # the gradient mapping in w' is the one in w over scale
     statistics = (X_c.T @ X_c, X_c.T @ y_c, y_c @ y_c, n, alpha)
     # the solver never sees a derivative (none is taken through its loop): the solution is
     # made differentiable on its active set below (_lasso_at_optimum)
@@ -204,9 +251,10 @@ def lasso(X, y, alpha, sample_weight=None, fit_intercept: bool = True, max_steps
     coef, exact = _polish_on_support(gram, correlation, result.params, alpha * n)
     gram, correlation, y_squared, n, alpha = statistics
     coef = _lasso_at_optimum(coef, gram, correlation, alpha * n)
-    fit = _finish(coef, x_mean, y_mean, fit_intercept)
-    gap = lasso_duality_gap(gram, correlation, y_squared, coef, alpha, n)
-    return LassoFit(fit.coef, fit.intercept, gap, result.num_steps, result.converged | exact)
+    gap = lasso_duality_gap(gram, correlation, y_squared, coef, alpha, n)  # scale-invariant
+    fit = _finish(coef / scale, x_mean, y_mean, fit_intercept)
+    converged = (result.converged | exact) & jnp.all(jnp.isfinite(fit.coef))
+    return LassoFit(fit.coef, fit.intercept, gap, result.num_steps, converged)
 
 
 def _polish_on_support(gram, correlation, coef, threshold):
@@ -272,6 +320,13 @@ def linear_predict(X, coef, intercept):
 # Estimators
 
 
+def _closed_form(fit: LinearFit) -> dict:
+    """``n_iter_`` (0: no iterations) and ``converged_`` (a closed form is at its optimum
+    whenever it is finite) of a closed-form fit."""
+    finite = jnp.all(jnp.isfinite(fit.coef)) & jnp.all(jnp.isfinite(fit.intercept))
+    return {"n_iter_": jnp.zeros((), jnp.int32), "converged_": finite}
+
+
 class _LinearRegressor(Estimator):
     """Shared predict/score of the linear regressors."""
 
@@ -280,6 +335,16 @@ class _LinearRegressor(Estimator):
         self._check_fitted()
         X = check_n_features(X, self.coef_.shape[-1], type(self).__name__)
         return linear_predict(X, self.coef_, self.intercept_)
+
+    def __check_init__(self):
+        owner = type(self).__name__
+        check_bool("fit_intercept", self.fit_intercept, owner)
+        if hasattr(self, "alpha"):
+            check_positive("alpha", self.alpha, allow_zero=True, owner=owner)
+        if hasattr(self, "max_iter"):
+            check_int("max_iter", self.max_iter, 1, owner)
+        if hasattr(self, "tol"):
+            check_tolerance("tol", self.tol, owner)
 
     def score(self, X, y):
         """Coefficient of determination :math:`R^2` on ``(X, y)`` (as scikit-learn)."""
@@ -300,7 +365,11 @@ class LinearRegression(_LinearRegressor):
 
     ``fit(X, y, sample_weight=None)`` solves :func:`least_squares` (SVD; rank-deficient
     designs give the minimum-norm solution, as scikit-learn). Fitted: ``coef_`` (``(d,)``,
-    or ``(k, d)`` for ``k`` targets), ``intercept_``, ``rank_``, ``singular_values_``.
+    or ``(k, d)`` for ``k`` targets), ``intercept_``, ``rank_``, ``singular_values_``,
+    ``n_iter_`` (0: a closed form) and ``converged_`` (whether the solution is finite).
+    The SVD runs on ``X`` divided by a power of two near its largest entry, so features of
+    any representable scale (``1e-30`` to ``1e30`` in float32) fit as accurately as at
+    unit scale.
 
     Example:
         >>> import jax.numpy as jnp
@@ -311,18 +380,20 @@ class LinearRegression(_LinearRegressor):
         (3.0, 29.0)
     """
 
-    fit_intercept: bool = eqx.field(static=True, default=True)
+    fit_intercept: bool = eqx.field(static=True, default=True, converter=python_scalar)
     coef_: Array | None = None
     intercept_: Array | None = None
     rank_: Array | None = None
     singular_values_: Array | None = None
+    n_iter_: Array | None = None
+    converged_: Array | None = None
 
     def fit(self, X, y, sample_weight=None) -> LinearRegression:
         """Fit by least squares; returns a new fitted estimator."""
         X, y, sample_weight = self._inputs(X, y, sample_weight)
         fit, rank, singular_values = least_squares(X, y, sample_weight, self.fit_intercept)
         return self._fitted(coef_=fit.coef, intercept_=fit.intercept, rank_=rank,
-                            singular_values_=singular_values)
+                            singular_values_=singular_values, **_closed_form(fit))
 
 
 class Ridge(_LinearRegressor):
@@ -331,7 +402,10 @@ class Ridge(_LinearRegressor):
     ``alpha`` is an array field, so ``jax.vmap(lambda a: Ridge(alpha=a).fit(X, y))(alphas)``
     fits a whole regularization path from one SVD, and ``fit`` is differentiable in
     ``alpha`` (``jax.grad`` of a validation loss; see :func:`ridge`). Fitted: ``coef_``,
-    ``intercept_``.
+    ``intercept_``, ``n_iter_`` (0: a closed form) and ``converged_`` (whether the
+    solution is finite). ``alpha`` keeps its meaning at every scale of ``X``: fitting
+    ``s X`` gives ``Ridge(alpha / s**2).fit(X)``'s coefficients over ``s``, computed
+    without forming ``s**2`` (no overflow at ``1e20`` in float32).
 
     Example:
         >>> import jax.numpy as jnp
@@ -342,18 +416,18 @@ class Ridge(_LinearRegressor):
     """
 
     alpha: Array | float = 1.0
-    fit_intercept: bool = eqx.field(static=True, default=True)
+    fit_intercept: bool = eqx.field(static=True, default=True, converter=python_scalar)
     coef_: Array | None = None
     intercept_: Array | None = None
-
-    def __check_init__(self):
-        check_positive("alpha", self.alpha, allow_zero=True, owner="Ridge")
+    n_iter_: Array | None = None
+    converged_: Array | None = None
 
     def fit(self, X, y, sample_weight=None) -> Ridge:
         """Fit the penalized least squares; returns a new fitted estimator."""
         X, y, sample_weight = self._inputs(X, y, sample_weight)
+        check_scalar_for_fit("alpha", self.alpha, "Ridge")
         fit = ridge(X, y, jnp.asarray(self.alpha, X.dtype), sample_weight, self.fit_intercept)
-        return self._fitted(coef_=fit.coef, intercept_=fit.intercept)
+        return self._fitted(coef_=fit.coef, intercept_=fit.intercept, **_closed_form(fit))
 
 
 class Lasso(_LinearRegressor):
@@ -369,6 +443,11 @@ class Lasso(_LinearRegressor):
     set (:func:`lasso`), not through FISTA's iterations. Fitted: ``coef_``,
     ``intercept_``, ``dual_gap_``, ``n_iter_``, ``converged_``.
 
+    Scale: ``Lasso(alpha).fit(s X)`` has the coefficients of ``Lasso(alpha / s).fit(X)``
+    over ``s`` (equivalently ``Lasso(alpha * s).fit(s X).coef_ * s`` is
+    ``Lasso(alpha).fit(X).coef_``); the fit is solved on ``X`` divided by a power of two
+    (exact), so any representable scale is as accurate as unit scale.
+
     Example:
         >>> import jax.numpy as jnp
         >>> from mlmath.linear import Lasso
@@ -379,24 +458,21 @@ class Lasso(_LinearRegressor):
     """
 
     alpha: Array | float = 1.0
-    fit_intercept: bool = eqx.field(static=True, default=True)
-    max_iter: int = eqx.field(static=True, default=5000)
-    tol: float | None = eqx.field(static=True, default=None)
+    fit_intercept: bool = eqx.field(static=True, default=True, converter=python_scalar)
+    max_iter: int = eqx.field(static=True, default=5000, converter=python_scalar)
+    tol: float | None = eqx.field(static=True, default=None, converter=python_scalar)
     coef_: Array | None = None
     intercept_: Array | None = None
     dual_gap_: Array | None = None
     n_iter_: Array | None = None
     converged_: Array | None = None
 
-    def __check_init__(self):
-        check_positive("alpha", self.alpha, allow_zero=True, owner="Lasso")
-        check_int("max_iter", self.max_iter, 1, "Lasso")
-
     def fit(self, X, y, sample_weight=None) -> Lasso:
         """Fit by FISTA; returns a new fitted estimator."""
         X, y, sample_weight = self._inputs(X, y, sample_weight)
         if y.ndim != 1:
             raise ValueError(f"Lasso: y must be one-dimensional, got shape {y.shape}")
+        check_scalar_for_fit("alpha", self.alpha, "Lasso")
         fit = lasso(X, y, jnp.asarray(self.alpha, X.dtype), sample_weight, self.fit_intercept,
                     self.max_iter, self.tol)
         return self._fitted(coef_=fit.coef, intercept_=fit.intercept, dual_gap_=fit.dual_gap,
