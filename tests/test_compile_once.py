@@ -252,6 +252,52 @@ def test_second_call_compiles_nothing(name):
     assert counted() == 0, f"{name}: a second call with the same shapes compiled {counted()}"
 
 
+def _float64_leaves(tree) -> list[str]:
+    leaves = jax.tree_util.tree_leaves_with_path(tree)
+    return [jax.tree_util.keystr(path) or "output" for path, leaf in leaves
+            if hasattr(leaf, "dtype") and jnp.dtype(leaf.dtype) == jnp.dtype(jnp.float64)]
+
+
+# catalogue calls whose float input is not all float32, so float64 output is right under x64:
+# integer labels or counts only (the result is the default float), or parameters given as
+# Python floats (a distribution built from Python floats is the default float, as
+# jnp.asarray(0.5) is), or an array made with the default float (jnp.zeros, jnp.eye)
+_NOT_FLOAT32_INPUT = {
+    # labels / integer data only
+    "distributions.fit_bernoulli", "distributions.fit_categorical", "info.contingency_table",
+    "info.information_gain", "info.mutual_info_score", "metrics.accuracy",
+    "metrics.confusion_matrix", "metrics.f1", "metrics.precision", "metrics.recall",
+    # distributions or parameters from Python floats
+    "bayes.bayesian_linear_regression", "bayes.beta_bernoulli", "bayes.dirichlet_categorical",
+    "bayes.gamma_poisson", "bayes.normal_normal", "info.kl", "info.kl_monte_carlo",
+    "montecarlo.monte_carlo_mean", "optim.mle", "optim.map_estimate", "losses.l2_penalty",
+    # a default-float array among the inputs
+    "linear.lasso_duality_gap", "optim.minimize", "optim.fista",
+}
+
+
+@pytest.mark.skipif(not jax.config.jax_enable_x64, reason="float64 exists only under x64")
+def test_float32_stays_float32_under_x64(monkeypatch):
+    """With x64 on, float32 input gives float32 output: no constant promotes it.
+
+    The x64 run tests float64 everywhere else (tests/conftest.py), so this is where float32
+    under x64 is checked, once for every public function and distribution method.
+    """
+    monkeypatch.setattr(__import__(__name__, fromlist=["FLOAT"]), "FLOAT",
+                        np.dtype(np.float32))
+    promoted = []
+    for name, make in sorted(CALLS.items()):
+        if name in _NOT_FLOAT32_INPUT:
+            continue
+        if leaves := _float64_leaves(_run(make(0))):
+            promoted.append(f"{name}: {leaves}")
+    for family, make in sorted(DISTRIBUTIONS.items()):
+        for method in METHODS:
+            if leaves := _float64_leaves(_run(_method_call(make(0), method, 0))):
+                promoted.append(f"{family}.{method}: {leaves}")
+    assert not promoted, "float32 input, float64 output:\n" + "\n".join(promoted)
+
+
 # Distributions: constructed from new parameter values, same shapes, every method.
 DISTRIBUTIONS = {
     "Normal": lambda s: dist.Normal(_normal(s, 3), _uniform(s, 3)),
@@ -382,6 +428,13 @@ REJECTED = {
     "losses.softmax_cross_entropy axis":
         lambda: losses.softmax_cross_entropy(jnp.zeros((2, 3)), jnp.zeros(2, int), axis=5),
     "metrics.accuracy lengths": lambda: metrics.accuracy(jnp.zeros(3, int), jnp.zeros(4, int)),
+    "losses.gaussian_nll broadcast shapes":
+        lambda: losses.gaussian_nll(jnp.zeros(3), 1.0, jnp.zeros((3, 1))),
+    "info.mutual_info_score label range":
+        lambda: info.mutual_info_score(jnp.asarray([0, 1, 2]), jnp.asarray([0, 1, 1]), num_x=2),
+    "metrics.accuracy mixed label kinds":
+        lambda: metrics.accuracy(np.array(["a", "b"]), np.array([0, 1])),
+    "metrics.f1 string pos_label": lambda: metrics.f1(np.array(["a", "b"]), np.array(["a", "a"])),
     "optim.minimize steps":
         lambda: optim.minimize(_quadratic, jnp.zeros(2), jnp.ones(2), optimizer=_ADAM,
                                max_steps=-1),
@@ -391,6 +444,13 @@ REJECTED = {
     "LogisticRegression features": lambda: mlmath.LogisticRegression().fit(
         *_iris(0)).predict(np.zeros((3, 2))),
     "Ridge targets": lambda: mlmath.Ridge().fit(np.ones((4, 2)), np.ones(3)),
+    "LogisticRegression score lengths": lambda: mlmath.LogisticRegression().fit(
+        *_iris(0)).score(_iris(0)[0], _iris(0)[1][:1]),
+    "GaussianNB empty-class score lengths": lambda: mlmath.GaussianNB(classes=(0, 1, 2, 3)).fit(
+        *_iris(0)).score(_iris(0)[0][:5], _iris(0)[1]),
+    "Lasso hyper-parameter": lambda: mlmath.Lasso(max_iter=1.5),
+    "Ridge alpha grid without vmap": lambda: mlmath.Ridge(alpha=np.ones(2)).fit(
+        np.ones((4, 2)), np.ones(4)),
 }
 
 
