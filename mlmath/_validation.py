@@ -146,6 +146,59 @@ def integer_labels(labels: ArrayLike, name: str, owner: str | None = None,
     return labels.astype(jnp.int32)
 
 
+def label_count_argument(num: object, num_name: str, owner: str | None = None) -> int | None:
+    """``num`` (a number of label values) as an ``int``, ``None`` if omitted, or a
+    ``ValueError`` naming ``num_name``: it must be a positive int (it is static under jit)."""
+    prefix = f"{owner}: " if owner else ""
+    if num is None:
+        return None
+    if isinstance(num, bool) or not isinstance(num, int | np.integer) or num < 1:
+        raise ValueError(f"{prefix}{num_name} must be a positive int (static under jit), "
+                         f"got {num!r}")
+    return int(num)
+
+
+def label_count(labels: dict[str, ArrayLike], num: int | None, num_name: str,
+                owner: str | None = None) -> int:
+    """The number of label values ``K`` for integer labels ``0..K-1``: ``num``, or one more
+    than the largest concrete label.
+
+    The one range check of integer labels (information measures, metrics). ``labels`` maps
+    each argument's name to its array. Concrete labels outside ``0..num - 1`` are a
+    ``ValueError`` naming the argument, the label and the range; traced labels cannot be read
+    (``num`` must then be given, and the pure kernel gives NaN for a label out of range).
+    """
+    prefix = f"{owner}: " if owner else ""
+    num = label_count_argument(num, num_name, owner)
+    read = {name: concrete_value(values) for name, values in labels.items()}
+    names = " and ".join(labels)
+    concrete = {name: values for name, values in read.items() if values is not None}
+    if len(concrete) < len(read):
+        if num is None:
+            raise ValueError(f"{prefix}{num_name} must be given when {names} are traced (under "
+                             "jit or vmap); pass it as a static argument")
+        return num
+    concrete = {name: values for name, values in concrete.items() if values.size}
+    if not concrete:
+        if num is None:
+            raise ValueError(f"{prefix}{names} are empty; pass {num_name} to define the label "
+                             "set")
+        return num
+    valid = f"0..{num - 1} ({num_name}={num})" if num is not None else f"0..{num_name} - 1"
+    for name, values in concrete.items():
+        if values.min() < 0:
+            raise ValueError(f"{prefix}{name} must hold labels 0..K-1, got label {values.min()}, "
+                             f"outside the valid range {valid}")
+    largest = max(int(values.max()) for values in concrete.values())
+    if num is None:
+        return largest + 1
+    if largest >= num:
+        name = next(name for name, values in concrete.items() if values.max() == largest)
+        raise ValueError(f"{prefix}{name} contains label {largest}, outside the valid range "
+                         f"{valid}")
+    return num
+
+
 def weight_array(sample_weight: ArrayLike | None, shape: Sequence[int], owner: str | None = None,
                  dtype: DTypeLike | None = None, described: str = "shape") -> Array | None:
     """``sample_weight`` as a floating array of exactly ``shape`` (one weight per sample).

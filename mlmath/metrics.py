@@ -45,7 +45,6 @@ The counting metrics are piecewise constant in the labels, so they have no usefu
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -59,6 +58,8 @@ from mlmath._validation import (
     as_floats,
     concrete_value,
     integer_labels,
+    label_count,
+    label_count_argument,
     weight_array,
 )
 from mlmath.info import contingency_table
@@ -189,23 +190,12 @@ def _check_pos_label(function: str, pos_label):
 
 
 def _check_num_classes(function: str, num_classes):
-    if num_classes is None:
-        return None
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) or (
-        num_classes < 1
-    ):
-        raise ValueError(
-            f"{function}: num_classes must be a positive int (static under jit), "
-            f"got {num_classes!r}"
-        )
-    return int(num_classes)
+    return label_count_argument(num_classes, "num_classes", function)
 
 
 def _num_classes(function: str, labels: dict, num_classes, binary: bool = False) -> int:
-    """The number of classes: given, 2 for ``binary``, or read from concrete labels.
-
-    Concrete labels are checked against it; traced labels cannot be.
-    """
+    """The number of classes: given, 2 for ``binary``, or read from concrete labels
+    (:func:`mlmath._validation.label_count`, which checks concrete labels against it)."""
     num_classes = _check_num_classes(function, num_classes)
     if binary:
         if num_classes not in (None, 2):
@@ -213,41 +203,16 @@ def _num_classes(function: str, labels: dict, num_classes, binary: bool = False)
                 f"{function}: average='binary' is for the two classes 0 and 1, so num_classes "
                 f"must be 2 or omitted, got {num_classes}"
             )
+        concrete = [concrete_value(values) for values in labels.values()]
+        largest = max((int(v.max()) for v in concrete if v is not None and v.size), default=0)
+        if largest > 1:
+            raise ValueError(
+                f"{function}: average='binary' needs labels 0 and 1 only, but the labels "
+                f"include {largest}, so more than two classes are present; use "
+                f"average='micro', 'macro', 'weighted' or None for more classes"
+            )
         num_classes = 2
-    # a value is None only for traced labels, which the first branch below handles
-    concrete: dict[str, Any] = {name: concrete_value(values) for name, values in labels.items()}
-    if any(values is None for values in concrete.values()):
-        if num_classes is None:
-            raise ValueError(
-                f"{function}: num_classes must be given when the labels are traced (under jit "
-                f"or vmap); pass it as a static argument, e.g. "
-                f"jax.jit({function}, static_argnames='num_classes')"
-            )
-        return num_classes
-    for name, values in concrete.items():
-        if values.min() < 0:
-            valid = (f"0..{num_classes - 1} (num_classes={num_classes})"
-                     if num_classes is not None else "0..K-1, non-negative")
-            raise ValueError(
-                f"{function}: {name} must hold class labels 0..K-1, got label {values.min()}, "
-                f"outside the valid range {valid}"
-            )
-    largest = max(int(values.max()) for values in concrete.values())
-    if binary and largest > 1:
-        raise ValueError(
-            f"{function}: average='binary' needs labels 0 and 1 only, but the labels "
-            f"include {largest}, so more than two classes are present; use average='micro', "
-            f"'macro', 'weighted' or None for more classes"
-        )
-    if num_classes is None:
-        return largest + 1
-    if largest >= num_classes:
-        name = next(name for name, values in concrete.items() if values.max() == largest)
-        raise ValueError(
-            f"{function}: {name} contains label {largest}, outside 0..{num_classes - 1} "
-            f"(num_classes={num_classes})"
-        )
-    return num_classes
+    return label_count(labels, num_classes, "num_classes", function)
 
 
 def _string_pos_label(function: str, pos_label, classes) -> int:

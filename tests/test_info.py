@@ -943,6 +943,14 @@ def test_bad_base_raises(base):
             call()
 
 
+def test_empty_labels_need_their_count():
+    empty = jnp.zeros(0, jnp.int32)
+    with pytest.raises(ValueError, match="labels_x are empty; pass num_x to define the label"):
+        contingency_table(empty, empty)
+    table = contingency_table(empty, empty, num_x=2, num_y=3)
+    assert table.shape == (2, 3) and float(jnp.sum(table)) == 0.0
+
+
 def test_bad_labels_raise():
     ints = jnp.asarray([0, 1, 1])
     with pytest.raises(TypeError, match="labels_x must hold integer labels"):
@@ -961,5 +969,5 @@ def test_bad_labels_raise():
         mutual_info_score(ints, ints, num_x=0)
     with pytest.raises(ValueError, match="num_classes must be a positive int"):
         information_gain(ints, ints, num_classes=2.0)
-    with pytest.raises(ValueError, match="labels_x must be non-negative"):
+    with pytest.raises(ValueError, match=r"labels_x must hold labels 0\.\.K-1, got label -1"):
         contingency_table(jnp.asarray([0, -1, 1]), ints)

@@ -353,27 +353,28 @@ _CHECKED = {
                                 r"labels_y contains label 2, outside the valid range 0\.\.1"),
     "mutual_info_score negative": (
         lambda: info.mutual_info_score(_PAIR.at[1].set(-1), _PAIR),
-        r"labels_x must be non-negative integers, got min -1: label -1 is outside the valid "
+        r"labels_x must hold labels 0\.\.K-1, got label -1, outside the valid "
         r"range 0\.\.num_x - 1"),
     "contingency_table": (lambda: info.contingency_table(_LABELS, _PAIR, num_x=2, num_y=2),
                           r"labels_x contains label 2, outside the valid range 0\.\.1"),
     "contingency_table negative": (
         lambda: info.contingency_table(_PAIR, _PAIR.at[0].set(-3), num_x=2, num_y=2),
-        r"labels_y must be non-negative.*label -3 is outside the valid range 0\.\.1 "
+        r"labels_y must hold labels 0\.\.K-1, got label -3, outside the valid range 0\.\.1 "
         r"\(num_y=2\)"),
     "confusion_matrix": (lambda: metrics.confusion_matrix(_PAIR, _LABELS, num_classes=2),
-                         r"y_pred contains label 2, outside 0\.\.1 \(num_classes=2\)"),
+                         r"y_pred contains label 2, outside the valid range 0\.\.1 "
+                         r"\(num_classes=2\)"),
     "f1 negative": (lambda: metrics.f1(_PAIR.at[0].set(-1), _PAIR, average="macro",
                                        num_classes=2),
-                    r"y_true must hold class labels 0\.\.K-1, got label -1, outside the valid "
+                    r"y_true must hold labels 0\.\.K-1, got label -1, outside the valid "
                     r"range 0\.\.1 \(num_classes=2\)"),
     "recall negative, K from the labels": (
         lambda: metrics.recall(_PAIR, _PAIR.at[0].set(-1), average="micro"),
-        r"y_pred must hold class labels 0\.\.K-1, got label -1"),
+        r"y_pred must hold labels 0\.\.K-1, got label -1"),
     "log_loss": (lambda: metrics.log_loss(_LABELS, jnp.full((4, 2), 0.5)),
-                 r"y_true contains label 2, outside 0\.\.1"),
+                 r"y_true contains label 2, outside the valid range 0\.\.1"),
     "log_loss negative": (lambda: metrics.log_loss(_PAIR.at[0].set(-1), jnp.full((4, 2), 0.5)),
-                          r"y_true must hold class labels 0\.\.K-1, got label -1, outside the "
+                          r"y_true must hold labels 0\.\.K-1, got label -1, outside the "
                           r"valid range 0\.\.1"),
 }
 

@@ -569,9 +569,10 @@ def test_average_and_labels_are_checked(function):
         function(LABELS, LABELS, pos_label=2)
     with pytest.raises(ValueError, match="num_classes must be 2 or omitted, got 3"):
         function(LABELS, LABELS, num_classes=3)
-    with pytest.raises(ValueError, match=r"y_pred contains label 2, outside 0\.\.1"):
+    with pytest.raises(ValueError,
+                       match=r"y_pred contains label 2, outside the valid range 0\.\.1"):
         function(LABELS, three_classes, average="macro", num_classes=2)
-    with pytest.raises(ValueError, match=r"y_true must hold class labels 0\.\.K-1, got label -1"):
+    with pytest.raises(ValueError, match=r"y_true must hold labels 0\.\.K-1, got label -1"):
         function(jnp.array([-1, 0, 1, 0]), LABELS, average="micro")
     with pytest.raises(ValueError, match="num_classes must be a positive int"):
         function(LABELS, LABELS, average="micro", num_classes=0)
@@ -585,9 +586,11 @@ def test_log_loss_input_is_checked():
             function(LABELS[:3], probs)
         with pytest.raises(ValueError, match=rf"got {name} shape \(4, 2, 1\)"):
             function(LABELS, probs[..., None])
-        with pytest.raises(ValueError, match=r"y_true contains label 2, outside 0\.\.1"):
+        with pytest.raises(ValueError,
+                           match=r"y_true contains label 2, outside the valid range 0\.\.1"):
             function(jnp.array([0, 1, 2, 0]), probs)
-        with pytest.raises(ValueError, match=r"y_true contains label 2, outside 0\.\.1"):
+        with pytest.raises(ValueError,
+                           match=r"y_true contains label 2, outside the valid range 0\.\.1"):
             function(jnp.array([0, 1, 2, 0]), probs[:, 0])
         with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\)"):
             function(LABELS, probs, sample_weight=jnp.ones((4, 1)))

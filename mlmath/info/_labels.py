@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 from jaxtyping import Float
@@ -12,9 +11,9 @@ from mlmath import _special
 from mlmath._jit import jit
 from mlmath._validation import (
     as_float,
-    concrete_value,
     in_base,
     integer_labels,
+    label_count,
     log_base,
     weight_array,
 )
@@ -61,42 +60,6 @@ def mutual_information(joint: _JointTable, base: float | None = None) -> _Batch:
     return in_base(jnp.sum(terms, axis=(-2, -1)), base)
 
 
-def _num_labels(labels, num, name: str, num_name: str) -> int:
-    """The number of label values: given, or ``max + 1`` read from concrete labels.
-
-    Concrete labels are checked against the range ``0..num - 1``: a label outside it is a
-    ValueError naming the argument, the label and the range (traced labels cannot be read;
-    the kernel then gives NaN).
-    """
-    if num is not None:
-        if isinstance(num, bool) or not isinstance(num, int | np.integer) or num < 1:
-            raise ValueError(f"{num_name} must be a positive int, got {num!r}")
-        num = int(num)
-    concrete = concrete_value(labels)
-    if concrete is None:
-        if num is None:
-            raise ValueError(
-                f"{num_name} must be given when {name} is traced (under jit or vmap)"
-            )
-        return num
-    if concrete.size == 0:
-        if num is None:
-            raise ValueError(f"{name} is empty; pass {num_name} to define the label set")
-        return num
-    valid_range = "0.." + (f"{num - 1} ({num_name}={num})" if num is not None
-                           else f"{num_name} - 1")
-    if concrete.min() < 0:
-        raise ValueError(
-            f"{name} must be non-negative integers, got min {concrete.min()}: label "
-            f"{concrete.min()} is outside the valid range {valid_range}"
-        )
-    if num is not None and concrete.max() >= num:
-        raise ValueError(
-            f"{name} contains label {concrete.max()}, outside the valid range {valid_range}"
-        )
-    return num if num is not None else int(concrete.max()) + 1
-
-
 def contingency_table(labels_x: ArrayLike, labels_y: ArrayLike, num_x: int | None = None,
                       num_y: int | None = None, sample_weight: ArrayLike | None = None) -> _Table:
     """Counts (or summed weights) of each pair of labels: a ``(num_x, num_y)`` table.
@@ -126,8 +89,8 @@ def _contingency(labels_x, labels_y, num_x, num_y, sample_weight, names, num_nam
             f"{names[0]} and {names[1]} must have the same length, got shapes "
             f"{labels_x.shape} and {labels_y.shape}"
         )
-    num_x = _num_labels(labels_x, num_x, names[0], num_names[0])
-    num_y = _num_labels(labels_y, num_y, names[1], num_names[1])
+    num_x = label_count({names[0]: labels_x}, num_x, num_names[0])
+    num_y = label_count({names[1]: labels_y}, num_y, num_names[1])
     if sample_weight is None:
         weights = jnp.ones(labels_x.shape, dtype=jnp.result_type(float))
     else:
