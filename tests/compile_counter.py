@@ -1,7 +1,10 @@
 """Counting XLA compilations, to test that a repeated call compiles nothing.
 
 JAX reports every backend compilation as a monitoring event; a listener registered once
-counts them. ``with compilations() as counted: ...`` then ``counted()`` is the number of
+counts them. The event also fires when a program is loaded from the persistent compilation
+cache (which the test session uses, tests/conftest.py; tests/test_compilation_cache.py
+checks that every hit fires it), so a call that needed a program again counts whether it
+was compiled or loaded. ``with compilations() as counted: ...`` then ``counted()`` is the number of
 programs compiled inside the block (by any thread of this process).
 """
 

@@ -6,6 +6,11 @@ the second (seed 1) must compile nothing: that is what jitting at the definition
 static arguments named, guarantees. A completeness test fails when a public function has
 no entry, so a new function cannot skip the check. Rejected input is counted too: a call
 that raises must not leave a new compiled program behind each time.
+
+These checks run in the default run only (``default_mode_only``, tests/conftest.py): a
+program is looked up by its input shapes, dtypes and static arguments, and the float mode
+changes the dtypes, not the lookup. The x64 run checks instead that float32 input stays
+float32 when x64 is on (``test_float32_stays_float32_under_x64``).
 """
 
 from __future__ import annotations
@@ -242,6 +247,7 @@ def _run(thunk):
     return jax.block_until_ready(thunk())
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_second_call_compiles_nothing(name):
     make = CALLS[name]
@@ -285,15 +291,19 @@ def test_float32_stays_float32_under_x64(monkeypatch):
     """
     monkeypatch.setattr(__import__(__name__, fromlist=["FLOAT"]), "FLOAT",
                         np.dtype(np.float32))
+    # The output dtypes are those of the traced program, so they are read from
+    # jax.eval_shape, which traces each call without compiling it: every public function is
+    # jitted at its definition, so a concrete call runs exactly the program traced here.
     promoted = []
     for name, make in sorted(CALLS.items()):
         if name in _NOT_FLOAT32_INPUT:
             continue
-        if leaves := _float64_leaves(_run(make(0))):
+        if leaves := _float64_leaves(jax.eval_shape(make(0))):
             promoted.append(f"{name}: {leaves}")
     for family, make in sorted(DISTRIBUTIONS.items()):
         for method in METHODS:
-            if leaves := _float64_leaves(_run(_method_call(make(0), method, 0))):
+            thunk = _method_call(make(0), method, 0, traced_point=True)
+            if leaves := _float64_leaves(jax.eval_shape(thunk)):
                 promoted.append(f"{family}.{method}: {leaves}")
     assert not promoted, "float32 input, float64 output:\n" + "\n".join(promoted)
 
@@ -322,15 +332,19 @@ DISTRIBUTIONS = {
 METHODS = ("log_prob", "prob", "sample", "entropy", "mean", "variance", "stddev")
 
 
-def _method_call(distribution, method: str, seed: int):
+def _method_call(distribution, method: str, seed: int, traced_point: bool = False):
     if method == "sample":
         return lambda: distribution.sample(jax.random.key(seed), (4,))
     if method in ("log_prob", "prob"):
+        if traced_point:  # the point is drawn inside the traced call (for jax.eval_shape)
+            return lambda: getattr(distribution, method)(
+                distribution.sample(jax.random.key(seed + 10), ()))
         point = distribution.sample(jax.random.key(seed + 10), ())
         return lambda: getattr(distribution, method)(point)
     return getattr(distribution, method)
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 @pytest.mark.parametrize("family", sorted(DISTRIBUTIONS))
 def test_distribution_methods_compile_once(family):
     make = DISTRIBUTIONS[family]
@@ -342,6 +356,7 @@ def test_distribution_methods_compile_once(family):
         assert counted() == 0, f"{family}.{method}: the second call compiled {counted()}"
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 def test_normal_inverse_gamma_compiles_once():
     def calls(s):
         prior = dist.NormalInverseGamma(_normal(s, 2), jnp.eye(2, dtype=FLOAT) * (1.0 + s),
@@ -360,6 +375,7 @@ def test_normal_inverse_gamma_compiles_once():
     assert counted() == 0
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 def test_distribution_fits_compile_once():
     def fits(s):
         x = _uniform(s, 20, low=0.5, high=3.0)
@@ -413,6 +429,7 @@ def _estimator_round(name: str, seed: int):
     return outputs
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))
 def test_estimator_methods_compile_once(name):
     jax.block_until_ready(_estimator_round(name, 0))
@@ -454,6 +471,7 @@ REJECTED = {
 }
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 @pytest.mark.parametrize("name", sorted(REJECTED))
 def test_rejected_input_leaves_no_program_behind(name):
     call = REJECTED[name]
@@ -484,6 +502,7 @@ def _public_functions():
     return names
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 def test_the_catalogue_covers_every_public_function():
     missing = sorted(set(_public_functions()) - set(CALLS) - _NOT_FUNCTIONS)
     assert not missing, f"public functions without a compile-once check: {missing}"
@@ -506,6 +525,7 @@ _HOST_CHECKED = {
 }
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 def test_every_public_function_is_jitted_at_its_definition():
     """One fused program per shape, not one dispatch per primitive: each public function
     is wrapped by ``mlmath._jit`` (or ``jax.jit``), or checks on the host and then calls a
@@ -526,6 +546,7 @@ def test_every_public_function_is_jitted_at_its_definition():
             assert jitted(getattr(cls, method)), f"{family}.{method} is not jitted"
 
 
+@pytest.mark.default_mode_only  # see the module docstring
 def test_the_counter_counts():
     """The check can fail: a new shape, or a fresh lambda under jit, does compile."""
     info.entropy(_simplex(0, 3))

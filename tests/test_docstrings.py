@@ -8,6 +8,10 @@ import pytest
 
 import mlmath
 
+# The examples print what the default (float32) mode prints; under x64 they would run the
+# same code again at another precision, which the rest of the x64 run already covers.
+pytestmark = pytest.mark.default_mode_only  # see tests/conftest.py
+
 MODULES = sorted(
     name for _, name, _ in pkgutil.walk_packages(mlmath.__path__, prefix="mlmath.")
 )
