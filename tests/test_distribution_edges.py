@@ -145,6 +145,38 @@ def test_invalid_parameters_support_and_nan_inputs(name, dtype):
     assert np.all(np.isnan(log_prob[:, 1])) and np.all(np.isnan(prob[:, 1]))
 
 
+@pytest.mark.parametrize("invalid", ["loc", "precision", "concentration", "rate"])
+def test_normal_inverse_gamma_invalid_parameters_support_and_nan_inputs(invalid, dtype):
+    """NormalInverseGamma (a Module of its own, not in the families above): valid
+    parameters give a finite log-density inside the support, -inf at a variance <= 0, NaN
+    at a NaN input; any one invalid parameter makes every method NaN."""
+    def a(values):
+        return jnp.asarray(values, dtype=dtype)
+
+    good = dict(loc=a([0.0, 1.0]), precision=a([[2.0, 0.5], [0.5, 1.0]]),
+                concentration=a(3.0), rate=a(2.0))
+    bad = dict(good, **{"loc": dict(loc=a([np.nan, 1.0])),
+                        "precision": dict(precision=a([[1.0, 2.0], [2.0, 1.0]])),
+                        "concentration": dict(concentration=a(0.0)),
+                        "rate": dict(rate=a(-1.0))}[invalid])
+    valid = NormalInverseGamma(**good, validate_args=False)
+    weights = a([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [np.nan, 0.5], [0.5, 0.5]])
+    variance = a([1.5, 0.0, -1.0, 1.0, np.nan])
+    log_prob = np.asarray(valid.log_prob(weights, variance))
+    assert np.isfinite(log_prob[0]) and np.all(log_prob[1:3] == -np.inf)
+    assert np.all(np.isnan(log_prob[3:])), log_prob
+    prior = NormalInverseGamma(**bad, validate_args=False)
+    assert np.all(np.isnan(np.asarray(prior.log_prob(weights, variance))))
+    draws = prior.sample(jax.random.key(0), (3,))
+    assert all(np.all(np.isnan(np.asarray(leaf))) for leaf in draws)
+    assert np.all(np.isnan(np.asarray(prior.variance_distribution().mean())))
+    predictive = prior.predictive(a([[1.0, 2.0]]))
+    assert np.all(np.isnan(np.asarray(predictive.log_prob(a([0.3])))))
+    # and the constructor rejects the same parameters when they are concrete
+    with pytest.raises(ValueError, match=f"NormalInverseGamma: {invalid}"):
+        NormalInverseGamma(**bad)
+
+
 # constructor, message: concrete invalid parameters raise, naming the argument and value
 INVALID = [
     (lambda: Poisson(-1.0), r"Poisson: rate must be >= 0 and finite, got -1\.0"),
