@@ -24,11 +24,16 @@ An estimator is an equinox Module:
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
+from jax.typing import ArrayLike, DTypeLike
 
 from mlmath import metrics
 from mlmath._persistence import load_estimator, save_estimator
@@ -51,7 +56,7 @@ class Estimator(eqx.Module):
         names = self._fitted_names()
         return bool(names) and all(getattr(self, name) is not None for name in names)
 
-    def _check_fitted(self):
+    def _check_fitted(self) -> None:
         if not self.is_fitted:
             name = type(self).__name__
             raise NotFittedError(
@@ -59,10 +64,10 @@ class Estimator(eqx.Module):
                 f"leaves this one unchanged: write `est = est.fit(X, y)` and use `est`."
             )
 
-    def _fitted(self, **values):
+    def _fitted(self, **values: Any) -> Self:
         return dataclasses.replace(self, **values)
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Save this fitted estimator to ``path``: a JSON header (type, hyper-parameters,
         ``classes_``, leaf shapes and dtypes, mlmath version, checksum) and the array leaves
         by :func:`equinox.tree_serialise_leaves`. No pickle: loading executes nothing from
@@ -70,7 +75,7 @@ class Estimator(eqx.Module):
         save_estimator(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike) -> Self:
         """The estimator saved at ``path`` by :meth:`save`, fitted as it was saved.
 
         Raises ``ValueError`` for a file of another estimator type, another mlmath
@@ -83,11 +88,11 @@ class InvalidParameterError(ValueError, TypeError):
     as scikit-learn's ``InvalidParameterError``), raised at construction."""
 
 
-def _described(value) -> str:
+def _described(value: object) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
-def check_positive(name: str, value, allow_zero: bool = False, owner: str = ""):
+def check_positive(name: str, value: object, allow_zero: bool = False, owner: str = "") -> None:
     """Raise for a concrete hyper-parameter that is not a real number, below (or at) zero,
     or not finite. Traced values (under ``vmap``/``grad``) are not inspected."""
     if is_traced(value):
@@ -107,7 +112,7 @@ def check_positive(name: str, value, allow_zero: bool = False, owner: str = ""):
         raise InvalidParameterError(f"{owner}: {name} must be finite and {bound}, got {concrete}")
 
 
-def check_scalar_for_fit(name: str, value, owner: str):
+def check_scalar_for_fit(name: str, value: Any, owner: str) -> None:
     """One fit takes one value of a continuous hyper-parameter: an array of them (a grid)
     is fitted by ``jax.vmap`` over a pure fit, which this message says how to write."""
     shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
@@ -119,7 +124,7 @@ def check_scalar_for_fit(name: str, value, owner: str):
         )
 
 
-def check_choice(name: str, value, choices, owner: str):
+def check_choice(name: str, value: object, choices: Sequence[object], owner: str) -> None:
     try:
         known = value in choices
     except TypeError:  # unhashable
@@ -130,19 +135,19 @@ def check_choice(name: str, value, choices, owner: str):
         )
 
 
-def check_int(name: str, value, minimum: int, owner: str):
+def check_int(name: str, value: object, minimum: int, owner: str) -> None:
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
         raise InvalidParameterError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
 
 
-def check_bool(name: str, value, owner: str):
+def check_bool(name: str, value: object, owner: str) -> None:
     if not isinstance(value, bool | np.bool_):
         raise InvalidParameterError(
             f"{owner}: {name} must be True or False, got {_described(value)}"
         )
 
 
-def check_tolerance(name: str, value, owner: str):
+def check_tolerance(name: str, value: object, owner: str) -> None:
     """``None`` (the default rule) or a finite number ``>= 0``, as a static Python number."""
     if value is None:
         return
@@ -156,14 +161,14 @@ def check_tolerance(name: str, value, owner: str):
 _LABEL_TYPES = (bool, int, float, str)
 
 
-def python_scalar(value):
+def python_scalar(value: Any) -> Any:
     """A NumPy scalar (``np.True_``, ``np.int64(5)``) as the Python one, anything else
     unchanged: the converter of static hyper-parameters, which must be hashable metadata
     (equinox warns on NumPy values there) and JSON in a saved file."""
     return value.item() if isinstance(value, np.generic) else value
 
 
-def static_labels(classes):
+def static_labels(classes: Sequence[Any] | None) -> tuple[Any, ...] | None:
     """A ``classes=`` hyper-parameter as a tuple of Python labels (hashable static metadata
     that a saved file's JSON header can hold), or ``None``; raises for anything else."""
     if classes is None:
@@ -186,11 +191,11 @@ def static_labels(classes):
 
 
 @jax.jit
-def _all_finite(X):
+def _all_finite(X: Array) -> Array:
     return jnp.all(jnp.isfinite(X))
 
 
-def feature_dtype(dtype) -> np.dtype:
+def feature_dtype(dtype: DTypeLike) -> np.dtype:
     """The floating dtype features of ``dtype`` are computed in.
 
     Floating inputs of at least single precision keep their dtype (float64 needs
@@ -205,7 +210,7 @@ def feature_dtype(dtype) -> np.dtype:
     return default
 
 
-def _host_array(x, owner: str, name: str) -> np.ndarray | None:
+def _host_array(x: object, owner: str, name: str) -> np.ndarray | None:
     """``x`` as a NumPy array when it is host data (NumPy, lists, pandas), else ``None``.
 
     Host data are checked with NumPy, where no check compiles a program; JAX arrays stay
@@ -223,7 +228,7 @@ def _host_array(x, owner: str, name: str) -> np.ndarray | None:
     return array
 
 
-def _from_pandas(x, owner: str, name: str) -> np.ndarray | None:
+def _from_pandas(x: Any, owner: str, name: str) -> np.ndarray | None:
     """A pandas object with nullable (extension) columns as a NumPy array, else ``None``.
 
     pandas' nullable dtypes (``Float64``, ``Int64``, ``boolean``) become NumPy arrays of
@@ -253,7 +258,7 @@ def _from_pandas(x, owner: str, name: str) -> np.ndarray | None:
     return x.to_numpy()
 
 
-def _check_kind(dtype, owner: str, name: str):
+def _check_kind(dtype: np.dtype, owner: str, name: str) -> None:
     if jnp.issubdtype(dtype, jnp.floating):  # bfloat16 and friends have NumPy kind "V"
         return
     if dtype.kind in "OUSVM m":
@@ -262,7 +267,7 @@ def _check_kind(dtype, owner: str, name: str):
         raise TypeError(f"{owner}: {name} must be real, got dtype {dtype}")
 
 
-def _raise_not_finite(values: np.ndarray, owner: str, name: str):
+def _raise_not_finite(values: np.ndarray, owner: str, name: str) -> NoReturn:
     bad = np.argwhere(~np.isfinite(values))[0]
     where = f"row {bad[0]}, column {bad[1]}" if len(bad) == 2 else f"index {tuple(bad)}"
     raise ValueError(
@@ -271,7 +276,7 @@ def _raise_not_finite(values: np.ndarray, owner: str, name: str):
     )
 
 
-def check_features(X, owner: str, name: str = "X"):
+def check_features(X: Any, owner: str, name: str = "X") -> Array:
     """``X`` as a 2-D floating JAX array with finite values (checked when concrete).
 
     NumPy (and other host) input is checked and converted with NumPy: no compiled program
@@ -303,7 +308,8 @@ def check_features(X, owner: str, name: str = "X"):
     return X
 
 
-def check_targets(y, n_samples: int, owner: str, allow_2d: bool = False, dtype=None):
+def check_targets(y: Any, n_samples: int, owner: str, allow_2d: bool = False,
+                  dtype: DTypeLike | None = None) -> Array:
     """Regression targets: ``(n,)`` (or ``(n, k)``) of floating ``dtype``, finite when concrete."""
     host = _host_array(y, owner, "y")
     shape = host.shape if host is not None else y.shape
@@ -323,7 +329,8 @@ def check_targets(y, n_samples: int, owner: str, allow_2d: bool = False, dtype=N
     return y
 
 
-def check_sample_weight(sample_weight, n_samples: int, dtype, owner: str):
+def check_sample_weight(sample_weight: Any, n_samples: int, dtype: DTypeLike,
+                        owner: str) -> Array:
     """Sample weights ``(n,)``: finite, non-negative and not all zero (checked when concrete);
     ones when omitted."""
     if sample_weight is None:
@@ -348,7 +355,8 @@ def check_sample_weight(sample_weight, n_samples: int, dtype, owner: str):
     return jnp.asarray(sample_weight, dtype)
 
 
-def encode_labels(y, n_samples: int, owner: str, classes=None):
+def encode_labels(y: Any, n_samples: int, owner: str,
+                  classes: Sequence[Any] | None = None) -> tuple[Array, tuple[Any, ...]]:
     """Class labels as integer codes ``0..K-1`` and the sorted label set ``classes_``.
 
     Labels may be anything NumPy can sort (strings included), as scikit-learn's
@@ -388,7 +396,7 @@ def encode_labels(y, n_samples: int, owner: str, classes=None):
     return jnp.asarray(np.asarray(codes, np.int32)), tuple(labels.tolist())
 
 
-def check_label_shape(y, n_samples: int, owner: str):
+def check_label_shape(y: Any, n_samples: int, owner: str) -> None:
     """Labels ``y`` must be ``(n_samples,)``: one per row of ``X``."""
     shape = tuple(np.shape(y)) if not isinstance(y, jax.Array) and not is_traced(y) else y.shape
     if tuple(shape) != (n_samples,):
@@ -398,7 +406,7 @@ def check_label_shape(y, n_samples: int, owner: str):
         )
 
 
-def check_n_features(X, expected: int, owner: str):
+def check_n_features(X: Any, expected: int, owner: str) -> Array:
     X = check_features(X, owner)
     if X.shape[1] != expected:
         raise ValueError(
@@ -408,16 +416,16 @@ def check_n_features(X, expected: int, owner: str):
 
 
 @jax.jit
-def _probabilities(log_proba):
+def _probabilities(log_proba: Array) -> Array:
     return jnp.exp(log_proba)
 
 
 @jax.jit
-def _most_probable(log_proba):
+def _most_probable(log_proba: Array) -> Array:
     return jnp.argmax(log_proba, axis=1)
 
 
-def decode_labels(classes: tuple, codes):
+def decode_labels(classes: tuple[Any, ...], codes: Array) -> Any:
     """Integer codes back to the labels ``classes``: a JAX array for numeric labels, a NumPy
     array for others (which needs concrete codes). Concrete codes are mapped on the host."""
     array = np.asarray(classes)
@@ -433,7 +441,7 @@ def decode_labels(classes: tuple, codes):
     return jnp.asarray(labels) if array.dtype.kind in "biuf" else labels
 
 
-def label_codes(classes: tuple, y, owner: str):
+def label_codes(classes: tuple[Any, ...], y: Any, owner: str) -> Array:
     """Labels ``y`` as the integer codes of ``classes`` (``-1`` for a label not among them).
 
     Concrete labels are looked up on the host; traced labels must already be codes (as in
@@ -458,17 +466,26 @@ class Classifier(Estimator):
     """A fitted classifier's shared surface over its ``predict_log_proba`` (``(n, K)``):
     probabilities, decisions and accuracy, each one small compiled kernel."""
 
-    def predict_proba(self, X):
+    if TYPE_CHECKING:  # what every subclass defines (a field and a method)
+        classes_: tuple[Any, ...] | None
+
+        def predict_log_proba(self, X: ArrayLike) -> Array: ...
+
+    def _classes(self) -> tuple[Any, ...]:
+        self._check_fitted()  # NotFittedError before fit, when classes_ is still None
+        return cast(tuple[Any, ...], self.classes_)
+
+    def predict_proba(self, X: ArrayLike) -> Array:
         """Probabilities of each class, ``(n, K)``."""
         return _probabilities(self.predict_log_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> Any:
         """The most probable class label of each row."""
-        return decode_labels(self.classes_, _most_probable(self.predict_log_proba(X)))
+        return decode_labels(self._classes(), _most_probable(self.predict_log_proba(X)))
 
-    def score(self, X, y):
+    def score(self, X: ArrayLike, y: ArrayLike) -> Array:
         """Mean accuracy on ``(X, y)`` (:func:`mlmath.metrics.accuracy`)."""
         log_proba = self.predict_log_proba(X)
         check_label_shape(y, log_proba.shape[0], type(self).__name__)
         predicted = _most_probable(log_proba)
-        return metrics.accuracy(label_codes(self.classes_, y, type(self).__name__), predicted)
+        return metrics.accuracy(label_codes(self._classes(), y, type(self).__name__), predicted)
