@@ -157,7 +157,7 @@ def _label_pair(function: str, y_true: ArrayLike, y_pred: ArrayLike,
 
 def _string_num_classes(function: str, num_classes, classes) -> int | None:
     """``num_classes`` for string labels: omitted, or the number of distinct labels."""
-    num_classes = _check_num_classes(function, num_classes)
+    num_classes = label_count_argument(num_classes, "num_classes", function)
     if num_classes is not None and num_classes != len(classes):
         raise ValueError(
             f"{function}: with string labels the classes are the {len(classes)} distinct "
@@ -189,14 +189,10 @@ def _check_pos_label(function: str, pos_label):
         )
 
 
-def _check_num_classes(function: str, num_classes):
-    return label_count_argument(num_classes, "num_classes", function)
-
-
 def _num_classes(function: str, labels: dict, num_classes, binary: bool = False) -> int:
     """The number of classes: given, 2 for ``binary``, or read from concrete labels
     (:func:`mlmath._validation.label_count`, which checks concrete labels against it)."""
-    num_classes = _check_num_classes(function, num_classes)
+    num_classes = label_count_argument(num_classes, "num_classes", function)
     if binary:
         if num_classes not in (None, 2):
             raise ValueError(
@@ -329,7 +325,7 @@ def _score(score: str, y_true, y_pred, average, pos_label, num_classes, sample_w
     if classes is not None:
         if binary:
             pos_label = _string_pos_label(score, pos_label, classes)
-            num_classes = _check_num_classes(score, num_classes)
+            num_classes = label_count_argument(num_classes, "num_classes", score)
         else:
             num_classes = _string_num_classes(score, num_classes, classes)
     elif binary:
