@@ -29,12 +29,14 @@ from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-# XLA's CPU runtime can wedge: a computation's result never becomes ready, every thread of
-# its Eigen pool idle (seen here once in a full x64 run, a test stuck in bool(array); known
-# upstream: jax-ml/jax#25861, #24219). Both known workarounds are applied to the test run:
-# single-threaded Eigen (two xdist workers already fill two cores) and synchronous CPU
-# dispatch. Set here, before any computation initializes the backend; subprocesses (the
-# notebook kernels, the README and benchmark runs) inherit XLA_FLAGS.
+# The run once hung (a test blocked in bool(array), every thread idle): two batched LAPACK
+# calls of one program each waiting on XLA's CPU thread pool for chunks no free thread could
+# run (found with gdb: both pool threads in lapack_strsm_ffi's ParallelBatchMap). mlmath now
+# makes such calls one matrix at a time (mlmath/_linalg.py, tests/test_linalg.py). Two
+# settings from before that diagnosis stay: single-threaded Eigen (two xdist workers already
+# fill two cores; set here, before any computation initializes the backend, and inherited
+# through XLA_FLAGS by the notebook kernels and the README and benchmark subprocesses) and
+# synchronous CPU dispatch (a computation that fails does so inside the test that ran it).
 if "--xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = " ".join(
         filter(None, [os.environ.get("XLA_FLAGS"), "--xla_cpu_multi_thread_eigen=false"]))

@@ -9,11 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
-from jax.scipy.linalg import solve_triangular
 from jax.typing import ArrayLike
 from jaxtyping import Float
 
-from mlmath import _special
+from mlmath import _linalg, _special
 from mlmath._jit import jit
 from mlmath._validation import as_floats, broadcast_shapes_or_raise
 from mlmath.distributions import _fit, _sampling
@@ -45,7 +44,7 @@ def solve_lower_triangular(scale_tril: _LowerTriangular, values: _Vectors) -> _S
     value_batch = values.shape[:-1]
     if not matrix_batch:
         flat = values.reshape(-1, d).T
-        return solve_triangular(scale_tril, flat, lower=True).T.reshape(values.shape)
+        return _linalg.solve_triangular(scale_tril, flat, lower=True).T.reshape(values.shape)
     if len(value_batch) < len(matrix_batch):
         padding = (1,) * (len(matrix_batch) - len(value_batch))
         values = values.reshape(padding + values.shape)
@@ -57,7 +56,7 @@ def solve_lower_triangular(scale_tril: _LowerTriangular, values: _Vectors) -> _S
     scale_tril = jnp.broadcast_to(scale_tril, tail + (d, d))
     count = math.prod(lead)
     columns = jnp.moveaxis(values.reshape((count,) + tail + (d,)), 0, -1)
-    solved = solve_triangular(scale_tril, columns, lower=True)
+    solved = _linalg.solve_triangular(scale_tril, columns, lower=True)
     return jnp.moveaxis(solved, -1, 0).reshape(lead + tail + (d,))
 
 
@@ -116,7 +115,7 @@ class MultivariateNormal(Distribution):
         check_constraints("MultivariateNormal", validate_args, loc=(loc, "finite"))
         self.loc = loc
         self.scale_tril = (
-            jnp.linalg.cholesky(matrix) if covariance is not None else jnp.tril(matrix)
+            _linalg.cholesky(matrix) if covariance is not None else jnp.tril(matrix)
         )
         concrete = concrete_parameters(validate_args, matrix, self.scale_tril)
         if concrete is not None:

@@ -11,7 +11,7 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from mlmath import _special
+from mlmath import _linalg, _special
 from mlmath._jit import jit
 from mlmath._validation import broadcast_shapes_or_raise
 from mlmath.distributions import (
@@ -156,7 +156,7 @@ def _kl_multivariate_normal(p: MultivariateNormal, q: MultivariateNormal):
     d = p.event_shape[0]
     factor_p = jnp.broadcast_to(p.scale_tril, batch + (d, d))
     factor_q = jnp.broadcast_to(q.scale_tril, batch + (d, d))
-    m = jax.scipy.linalg.solve_triangular(factor_q, factor_p, lower=True)
+    m = _linalg.solve_triangular(factor_q, factor_p, lower=True)
     diagonal = jnp.diagonal(m, axis1=-2, axis2=-1)
     strictly_lower = jnp.tril(m, k=-1)
     shape_term = jnp.sum(_special.phi(-2.0 * jnp.log(jnp.abs(diagonal))), axis=-1) + jnp.sum(
