@@ -580,6 +580,32 @@ def test_newton_uses_a_supplied_hessian():
         assert_quadratic_solution(result, A, b, minimizer, dtype)
 
 
+def test_newton_stops_soon_after_the_gradient_reaches_its_rounding_floor():
+    """In float32 the gradient of a sum over many examples has a rounding floor far above
+    what the relative rule asks for: Newton gets there in a handful of quadratic steps
+    and must then stop (converged: stationary to rounding), not spend dozens of steps
+    shuffling the last digits."""
+    X, y = datasets.load_iris(return_X_y=True)
+    X, y = jnp.asarray(X, jnp.float32), jnp.asarray(y == 2, jnp.float32)
+
+    def objective(w):
+        logits = X @ w[:4] + w[4]
+        return jnp.sum(jax.nn.softplus(logits) - y * logits) + 0.5 * jnp.sum(w[:4] ** 2)
+
+    result = optim.newton(objective, jnp.zeros(5, jnp.float32))
+    assert bool(result.converged)
+    # quadratic convergence: at the floor after 7 steps here (a run limited to 7 steps
+    # already reports converged), then a few steps that cannot improve on it (21 before the
+    # rule for these)
+    assert bool(optim.newton(objective, jnp.zeros(5, jnp.float32), max_steps=7).converged)
+    assert int(result.num_steps) <= 14
+    reference = scipy.optimize.minimize(
+        lambda w: float(objective(jnp.asarray(w, jnp.float32))), np.zeros(5),
+        jac=lambda w: np.asarray(jax.grad(objective)(jnp.asarray(w, jnp.float32)), np.float64),
+        method="BFGS", options={"gtol": 1e-3})
+    assert float(result.value) <= reference.fun * (1 + 1e-6)
+
+
 def test_newton_closed_form_hessian_over_a_pytree():
     """The supplied Hessian is in ``ravel_pytree`` order: ``{"a": (2,), "b": ()}``."""
     A, b, _ = quadratic_problem()

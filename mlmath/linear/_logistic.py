@@ -158,12 +158,19 @@ def _nll_value_and_grad(params, X, y, sample_weight):
 
     def block(Xb, yb, sb):
         logits = logistic_logits(Xb, coef, intercept)
-        value = jnp.sum(sb * _per_example_nll(logits, yb))
         if logits.ndim == 1:
+            value = jnp.sum(sb * _per_example_nll(logits, yb))
             residual = (sb * (jax.nn.sigmoid(logits) - yb.astype(Xb.dtype)))[:, None]
         else:
-            one_hot = jax.nn.one_hot(yb, coef.shape[0], dtype=Xb.dtype)
-            residual = sb[:, None] * (jax.nn.softmax(logits, axis=-1) - one_hot)
+            # the value and the residuals from one log-softmax (inside a fit the logits are
+            # finite; softmax_cross_entropy's handling of infinite logits and masks is not
+            # needed here); a label outside 0..K-1 makes both NaN, as that loss does
+            k = coef.shape[0]
+            log_p = jax.nn.log_softmax(logits, axis=-1)
+            one_hot = jax.nn.one_hot(yb, k, dtype=Xb.dtype)
+            invalid = jnp.where((yb >= 0) & (yb < k), 0.0, jnp.nan).astype(Xb.dtype)
+            value = jnp.sum(sb * (invalid - jnp.sum(one_hot * log_p, axis=-1)))
+            residual = (sb + invalid)[:, None] * (jnp.exp(log_p) - one_hot)
         return value, (residual.T @ Xb, jnp.sum(residual, axis=0))
 
     return _sum_over_row_blocks(block, X, y, sample_weight)

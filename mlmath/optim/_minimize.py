@@ -130,6 +130,7 @@ def _at_rounding_floor(residual_fn, x, residual):
 
 
 _PATIENCE = 10
+_NEWTON_PATIENCE = 3
 
 
 def _progress(moved, value, new_value, grad_norm, best_grad, idle, line_search=True):
@@ -142,7 +143,7 @@ def _progress(moved, value, new_value, grad_norm, best_grad, idle, line_search=T
     cannot (that of ``1e6 + q(x)`` in float32 is lost in its rounding long before its
     gradient is); a method without a line search (Adam, FISTA's momentum) may leave both
     unimproved for many steps while it is still converging, so there only a step that
-    does not move counts.
+    does not move counts. (Newton's method has its own, quicker rule: :func:`newton`.)
     """
     stalled = ~moved
     if line_search:
@@ -322,29 +323,26 @@ def lbfgs(fun: Callable, params: PyTree, *args, max_steps: int = 500, tol: Array
 def _damped_cholesky(hessian, max_tries: int = 40):
     """Cholesky factor of ``H + lam I`` with the smallest ``lam`` in ``0, s, 10 s, ...`` that works.
 
-    ``s = 1e-10 (1 + max |H_ii|)``. Returns the factor and whether one was found.
+    ``s = 1e-10 (1 + max |H_ii|)``. Returns the factor and whether one was found. One loop
+    whose first pass tries ``lam = 0`` (the factorization is traced and compiled once).
     """
     size = hessian.shape[0]
     identity = jnp.eye(size, dtype=hessian.dtype)
     scale = 1e-10 * (1.0 + jnp.max(jnp.abs(jnp.diagonal(hessian))))
 
-    def attempt(damping):
-        factor = jnp.linalg.cholesky(hessian + damping * identity)
-        return factor, jnp.all(jnp.isfinite(factor))
-
     def condition(carry):
         _, _, ok, tries = carry
-        return ~ok & (tries < max_tries)
+        return (tries == 0) | (~ok & (tries <= max_tries))
 
     def body(carry):
         _, damping, _, tries = carry
-        damping = jnp.where(damping == 0, scale, 10.0 * damping)
-        factor, ok = attempt(damping)
-        return factor, damping, ok, tries + 1
+        damping = jnp.where(tries == 0, 0.0, jnp.where(damping == 0, scale, 10.0 * damping))
+        factor = jnp.linalg.cholesky(hessian + damping * identity)
+        return factor, damping, jnp.all(jnp.isfinite(factor)), tries + 1
 
-    factor, ok = attempt(jnp.zeros((), hessian.dtype))
-    factor, _, ok, _ = jax.lax.while_loop(condition, body, (factor, jnp.zeros((), hessian.dtype),
-                                                            ok, jnp.asarray(0)))
+    zero = jnp.zeros((), hessian.dtype)
+    factor, _, ok, _ = jax.lax.while_loop(
+        condition, body, (jnp.zeros_like(hessian), zero, jnp.asarray(False), jnp.asarray(0)))
     return factor, ok
 
 
@@ -364,7 +362,10 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
     It stops as :func:`minimize` does (a step the line search cannot accept ends the loop,
     converged only if the point is stationary to rounding), with the tighter default
     :math:`\tau = \epsilon^{7/8}` (8.7e-7 in float32, 2.1e-14 in float64): near a minimum
-    each Newton step doubles the correct digits, so they cost almost nothing.
+    each Newton step doubles the correct digits, so they cost almost nothing. Where the
+    gradient's own rounding keeps that rule out of reach (common in float32), three steps
+    in a row that neither lower :math:`f` above its rounding level nor bring the gradient
+    norm below its best so far end the loop, and the rounding test decides ``converged``.
 
     The Hessian is ``jax.hessian`` of ``fun`` over the flattened parameters unless
     ``hessian(params, *args)`` is given (a closed form is usually much cheaper, e.g.
@@ -433,18 +434,21 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
                            & (jnp.linalg.norm(trial_grad) <= 0.5 * grad_norm))
             return decrease | approximate
 
+        # one loop whose first pass tries the full step t = 1 (f is traced and compiled
+        # once for the line search): then up to max_backtracks halvings
         def not_enough(state):
             t, trial_value, trial_grad, tries = state
-            return ~sufficient(t, trial_value, trial_grad) & (tries < max_backtracks)
+            return (tries == 0) | (~sufficient(t, trial_value, trial_grad)
+                                   & (tries <= max_backtracks))
 
         def halve(state):
             t, _, _, tries = state
             t = 0.5 * t
             return (t, *value_and_grad(x + t * direction), tries + 1)
 
-        one = jnp.ones((), dtype)
+        two = jnp.full((), 2.0, dtype)
         t, trial_value, trial_grad, _ = jax.lax.while_loop(
-            not_enough, halve, (one, *value_and_grad(x + direction), jnp.asarray(0))
+            not_enough, halve, (two, value, grad, jnp.asarray(0))
         )
         # a step into a non-finite region is not taken either: the loop ends at the last
         # finite iterate, unconverged
@@ -456,10 +460,17 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
         new_grad_norm = jnp.linalg.norm(new_grad)
         converged = accepted & _small_enough(new_grad_norm, jnp.linalg.norm(new_x - flat),
                                              value0 - new_value, tol, rtol, _SUPERLINEAR)
-        idle, best = _progress(jnp.any(new_x != x), value, new_value, new_grad_norm, best,
-                               idle)
+        # Progress, for Newton's method: a decrease of f above its rounding level, or a
+        # gradient norm below the best so far. Far from the minimum accepted steps lower f
+        # measurably; near it the gradient shrinks every step (quadratically, or linearly
+        # with an approximate Hessian) until it reaches its rounding floor, where steps only
+        # shuffle the last digits and rarely set a new best: _NEWTON_PATIENCE such steps in a
+        # row end the loop.
+        progress = (value - new_value > noise) | (new_grad_norm < best)
+        idle = jnp.where(progress, 0, idle + 1)
+        best = jnp.minimum(best, new_grad_norm)
         # a step the line search cannot make decrease f ends the loop
-        stop = converged | ~accepted | (idle >= _PATIENCE)
+        stop = converged | ~accepted | (idle >= _NEWTON_PATIENCE)
         return (new_x, new_value, new_grad, step + accepted.astype(step.dtype), converged, stop,
                 idle, best)
 
