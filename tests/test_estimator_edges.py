@@ -218,6 +218,48 @@ def test_lasso_with_fixed_alpha_at_extreme_scales_matches_sklearn(dtype, scale):
         assert _relative_error(coef, reference.coef_) <= 10 * rtol_for(dtype)
 
 
+# LogisticRegression(C).fit(sX) has LogisticRegression(C s^p).fit(X)'s coefficients over s,
+# p = 2 for "l2", 1 for "l1", 0 without a penalty. Each scale's C makes C s^p = 1 (the l1
+# scales are those whose C is a normal float32 number).
+LOGISTIC_CASES = [("l2", 1e-15), ("l2", 1e15), ("l1", 1e-30), ("l1", 1e30),
+                  (None, 1e-30), (None, 1e30)]
+
+
+@pytest.mark.parametrize(("penalty", "scale"), LOGISTIC_CASES)
+def test_logistic_regression_at_extreme_scales(dtype, penalty, scale):
+    """Features of extreme magnitude are fitted at unit scale: the same model as the
+    unit-scale fit of the same problem (before, 1e20 X took 0 steps and returned zeros,
+    1e-20 X stopped after 4 with a third of the labels right)."""
+    X, _, _, labels = _data(dtype)
+    power = {"l2": 2, "l1": 1, None: 0}[penalty]
+    options = dict(penalty=penalty, solver="fista" if penalty == "l1" else "auto",
+                   max_iter=200_000 if penalty == "l1" else None)
+    unit = LogisticRegression(**options).fit(X, labels)
+    scaled = LogisticRegression(C=scale ** -power, **options).fit(X * scale, labels)
+    assert bool(unit.converged_) and bool(scaled.converged_)
+    rtol = 10 * rtol_for(dtype)
+    assert _relative_error(np.asarray(scaled.coef_) * scale, unit.coef_) <= rtol
+    assert _relative_error(scaled.intercept_, unit.intercept_) <= rtol
+    assert_close(scaled.predict_proba(X * scale), unit.predict_proba(X), dtype, rtol=rtol)
+
+
+def test_logistic_regression_says_when_the_penalty_is_not_representable(dtype):
+    """L2 at 1e20 with C = 1 weighs the likelihood about 1e42 times the penalty at unit
+    scale: beyond float32, a clear error; float64 fits it."""
+    X, _, _, labels = _data(dtype)
+    if dtype == jnp.float32:
+        with pytest.raises(ValueError, match=r"magnitude .*e\+20.*penalty='l2'.*C=1\b"):
+            LogisticRegression().fit(X * 1e20, labels)
+        with pytest.raises(ValueError, match=r"magnitude .*e-20.*penalty='l1'"):
+            LogisticRegression(penalty="l1", C=1e-30).fit(X * 1e-20, labels)
+    else:
+        model = LogisticRegression().fit(X * 1e20, labels)
+        assert bool(model.converged_)
+        assert np.all(np.isfinite(np.asarray(model.coef_)))
+    # unpenalized fits have no such limit
+    assert bool(LogisticRegression(penalty=None).fit(X * 1e20, labels).converged_)
+
+
 @pytest.mark.parametrize("scale", SCALES)
 def test_gaussian_nb_at_extreme_scales(dtype, scale):
     X, X64, _, labels = _data(dtype)

@@ -29,6 +29,8 @@ from mlmath._estimator import (
     static_labels,
 )
 from mlmath._jit import jit
+from mlmath._validation import concrete_value
+from mlmath.linear._regression import global_scale
 
 PENALTIES = ("l2", "l1", None)
 SOLVERS = ("auto", "newton", "lbfgs", "fista")
@@ -588,6 +590,17 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
     # the solver never sees a derivative (none is taken through its loop): the solution is
     # made differentiable by the implicit function theorem below (_at_optimum)
     X, sample_weight, C = jax.lax.stop_gradient(theta)
+    # Features of extreme magnitude are fitted at unit scale. With X' = X / s and w' = s w
+    # (s a power of two: both exact), C NLL + Omega(w) = s^-p (C s^p NLL + Omega(w')) for a
+    # penalty of degree p (2 for "l2", 1 for "l1", 0 without), so the fit on X' with
+    # C s^p has the same optimum. Only outside 2^-20..2^20 (moderate data is untouched);
+    # where C s^p leaves the dtype's range the problem cannot be represented at all and the
+    # fit is NaN, unconverged (the estimator says so before fitting).
+    power = {"l2": 2, "l1": 1, None: 0}[penalty]
+    scale, C_fit, representable = fit_scale(X, C, power)
+    X_fit = X / scale
+    if tol is not None:  # the gradient in (w', b) is s^(p-1) (resp. s^p) the one in (w, b)
+        tol = tol * jnp.minimum(scale ** (power - 1), scale ** power)
     if solver == "auto":
         solver = "fista" if penalty == "l1" else ("newton" if k * (d + 1) <= 4096 else "lbfgs")
     if penalty == "l1" and solver != "fista":
@@ -601,7 +614,7 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
         return params if fit_intercept else (params[0], jnp.zeros_like(params[1]))
 
     def objective(params):
-        return logistic_objective(restrict(params), X, y, sample_weight, C, penalty)
+        return logistic_objective(restrict(params), X_fit, y, sample_weight, C_fit, penalty)
 
     if solver == "newton":
         gauge = _gauge_directions(k, d, penalty, fit_intercept, X.dtype)
@@ -609,7 +622,7 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
         free = _free_mask(k, d, fit_intercept, X.dtype)
 
         def hessian(params):
-            h = logistic_hessian(restrict(params), X, y, sample_weight, C, penalty)
+            h = logistic_hessian(restrict(params), X_fit, y, sample_weight, C_fit, penalty)
             return _system_matrix(h, free, gauge)
 
         result = optim.newton(objective, params, max_steps=max_steps, tol=tol, hessian=hessian)
@@ -617,7 +630,7 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
         result = optim.lbfgs(objective, params, max_steps=max_steps, tol=tol)
     elif solver == "fista":
         def smooth(params):  # everything but the L1 term, which the proximal map handles
-            value = C * logistic_nll(restrict(params), X, y, sample_weight)
+            value = C_fit * logistic_nll(restrict(params), X_fit, y, sample_weight)
             if penalty == "l2":
                 value = value + losses.l2_penalty(params[0])
             return value
@@ -634,12 +647,36 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
     else:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     coef, intercept = restrict(result.params)
-    coef, intercept = _centre_gauge(coef, intercept, penalty)
+    coef, intercept = _centre_gauge(coef / scale, intercept, penalty)
+    value = result.value / scale ** power
+    coef, intercept, value = (jnp.where(representable, a, jnp.nan)
+                              for a in (coef, intercept, value))
     config = _Implicit(penalty, fit_intercept, k * (d + 1) <= _DENSE_TANGENT_MAX)
-    (coef, intercept), value = _at_optimum(config, ((coef, intercept), result.value),
+    (coef, intercept), value = _at_optimum(config, ((coef, intercept), value),
                                            theta[0], y, theta[1], theta[2])
     finite = jnp.all(jnp.isfinite(coef)) & jnp.all(jnp.isfinite(intercept))
     return LogisticFit(coef, intercept, result.num_steps, result.converged & finite, value)
+
+
+_EXTREME = 20  # features beyond 2^-20..2^20 in magnitude are fitted at unit scale
+_MARGIN = 40   # C s^p must stay 2^40 inside the dtype's range (objective, gradient, Hessian)
+
+
+def fit_scale(X, C, power: int, xp=jnp):
+    """``(s, C s^power, representable)`` for :func:`logistic_regression`'s rescaling.
+
+    ``s`` is :func:`mlmath.linear.global_scale` of ``X`` when ``max |X|`` is outside
+    ``2^-20..2^20`` and 1 otherwise; ``representable`` is false when ``C s^power`` is
+    within ``2^40`` of the dtype's under- or overflow (only possible after rescaling).
+    ``xp=numpy`` computes it on the host (the estimator checks with it before fitting).
+    """
+    magnitude = xp.max(xp.abs(X))
+    extreme = (magnitude > 2.0 ** _EXTREME) | (magnitude < 2.0 ** -_EXTREME)
+    scale = xp.where(extreme, global_scale(X, xp), 1.0).astype(X.dtype)
+    C_fit = (C * scale ** power).astype(X.dtype)
+    info = jnp.finfo(X.dtype)
+    inside = (C_fit > info.tiny * 2.0 ** _MARGIN) & (C_fit < info.max * 2.0 ** -_MARGIN)
+    return scale, C_fit, ~extreme | inside | (power == 0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -711,6 +748,7 @@ class LogisticRegression(Classifier):
         codes, classes = encode_labels(y, X.shape[0], owner, self.classes)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype, owner)
         check_scalar_for_fit("C", self.C, owner)
+        self._check_representable(X)
         fit = logistic_regression(
             X, codes, self.C, sample_weight, num_classes=len(classes), penalty=self.penalty,
             solver=self.solver, fit_intercept=self.fit_intercept, max_steps=self.max_iter,
@@ -718,6 +756,26 @@ class LogisticRegression(Classifier):
         )
         return self._fitted(coef_=fit.coef, intercept_=fit.intercept, classes_=classes,
                             n_iter_=fit.num_steps, converged_=fit.converged)
+
+    def _check_representable(self, X) -> None:
+        """Features far from unit scale are fitted at unit scale, which multiplies ``C`` by
+        ``s^2`` (L2) or ``s`` (L1); say so when that leaves the dtype's range."""
+        C = concrete_value(self.C)
+        if C is None or self.penalty is None:
+            return
+        power = 2 if self.penalty == "l2" else 1
+        X = np.asarray(X)
+        with np.errstate(over="ignore", under="ignore"):
+            _, C_fit, representable = fit_scale(X, C.astype(X.dtype), power, xp=np)
+        if not bool(representable):
+            magnitude = float(np.max(np.abs(X)))
+            raise ValueError(
+                f"{type(self).__name__}: X has features of magnitude {magnitude:.3g}; at "
+                f"that scale penalty={self.penalty!r} with C={float(C):g} weighs the "
+                f"likelihood {float(C_fit):.3g} times the penalty (in unit-scale features), "
+                f"outside what {X.dtype} can represent. Rescale X (e.g. standardize its "
+                f"columns), fit in float64, or use penalty=None"
+            )
 
     def decision_function(self, X):
         """Log-odds of the second class ``(n,)`` (two classes) or logits ``(n, K)``."""
