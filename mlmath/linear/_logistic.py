@@ -30,7 +30,7 @@ from mlmath._estimator import (
 )
 from mlmath._jit import jit
 from mlmath._validation import concrete_value
-from mlmath.linear._regression import global_scale
+from mlmath.linear._regression import power_of_two_scale
 
 PENALTIES = ("l2", "l1", None)
 SOLVERS = ("auto", "newton", "lbfgs", "fista")
@@ -665,14 +665,14 @@ _MARGIN = 40   # C s^p must stay 2^40 inside the dtype's range (objective, gradi
 def fit_scale(X, C, power: int, xp=jnp):
     """``(s, C s^power, representable)`` for :func:`logistic_regression`'s rescaling.
 
-    ``s`` is :func:`mlmath.linear.global_scale` of ``X`` when ``max |X|`` is outside
+    ``s`` is :func:`power_of_two_scale` of ``X`` when ``max |X|`` is outside
     ``2^-20..2^20`` and 1 otherwise; ``representable`` is false when ``C s^power`` is
     within ``2^40`` of the dtype's under- or overflow (only possible after rescaling).
     ``xp=numpy`` computes it on the host (the estimator checks with it before fitting).
     """
     magnitude = xp.max(xp.abs(X))
     extreme = (magnitude > 2.0 ** _EXTREME) | (magnitude < 2.0 ** -_EXTREME)
-    scale = xp.where(extreme, global_scale(X, xp), 1.0).astype(X.dtype)
+    scale = xp.where(extreme, power_of_two_scale(X, xp=xp), 1.0).astype(X.dtype)
     C_fit = (C * scale ** power).astype(X.dtype)
     info = jnp.finfo(X.dtype)
     inside = (C_fit > info.tiny * 2.0 ** _MARGIN) & (C_fit < info.max * 2.0 ** -_MARGIN)

@@ -24,6 +24,7 @@ from mlmath._estimator import (
     static_labels,
 )
 from mlmath.distributions import fit_normal
+from mlmath.linear._regression import power_of_two_scale
 
 
 class GaussianNBFit(NamedTuple):
@@ -33,19 +34,6 @@ class GaussianNBFit(NamedTuple):
     class_count: Array  # (K,) summed sample weights
     epsilon: Array      # the variance added to every variance
     log_var: Array      # (K, d) log of ``var``, finite even where ``var`` over/underflows
-
-
-def feature_scale(X) -> Array:
-    """A power of two per column near ``max |X_j|`` (1 for an all-zero column), ``(d,)``.
-
-    Dividing by a power of two is exact, so a fit on ``X / scale`` and scaled back is the
-    fit on ``X`` to the last bit wherever the latter does not over- or underflow.
-    """
-    magnitude = jnp.max(jnp.abs(X), axis=0)
-    _, exponent = jnp.frexp(magnitude)
-    scale = jnp.ldexp(jnp.ones_like(magnitude), exponent - 1)
-    usable = (magnitude > 0) & jnp.isfinite(magnitude) & (scale > 0) & jnp.isfinite(scale)
-    return jax.lax.stop_gradient(jnp.where(usable, scale, 1.0))
 
 
 @partial(jax.jit, static_argnames=("num_classes",))
@@ -81,7 +69,7 @@ def gaussian_naive_bayes(X, y, *, num_classes: int, var_smoothing=1e-9, sample_w
     """
     n = X.shape[0]
     sample_weight = jnp.ones(n, X.dtype) if sample_weight is None else sample_weight
-    scale = feature_scale(X)
+    scale = power_of_two_scale(X, axis=0)
     X_scaled = X / scale
     indicator = jax.nn.one_hot(y, num_classes, dtype=X.dtype) * sample_weight[:, None]
     class_count = jnp.sum(indicator, axis=0)

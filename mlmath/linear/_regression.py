@@ -52,17 +52,20 @@ def _centre(X, y, sample_weight, fit_intercept: bool):
     return X_c, y_c, x_mean, y_mean
 
 
-def global_scale(X, xp=jnp):
-    """A power of two near ``max |X|`` (1 for an all-zero ``X``), outside any derivative.
+def power_of_two_scale(X, axis=None, xp=jnp):
+    """A power of two near ``max |X|`` (over ``axis``; 1 where that is 0), outside any
+    derivative: ``()`` for ``axis=None``, one per column for ``axis=0``.
 
     The linear models are solved on ``X / scale``, at unit scale, and the coefficients are
     scaled back: dividing by a power of two is exact, so nothing changes at moderate
     scales, and features at ``1e-30`` or ``1e30`` (float32) neither over- nor underflow in
     squared quantities (Gram matrices, singular values squared). One scale for all
-    features keeps the minimum-norm solution and the penalties' meaning unchanged.
-    ``xp=numpy`` computes it on the host (for the estimators' checks before a fit).
+    features (``axis=None``, the regressions and logistic regression) keeps the
+    minimum-norm solution and the penalties' meaning unchanged; naive Bayes, whose features
+    are independent, scales each column. ``xp=numpy`` computes it on the host (for the
+    estimators' checks before a fit).
     """
-    magnitude = xp.max(xp.abs(X))
+    magnitude = xp.max(xp.abs(X), axis=axis)
     _, exponent = xp.frexp(magnitude)
     scale = xp.ldexp(xp.ones_like(magnitude), exponent - 1)
     usable = (magnitude > 0) & xp.isfinite(magnitude) & (scale > 0) & xp.isfinite(scale)
@@ -104,7 +107,7 @@ def least_squares(X, y, sample_weight=None, fit_intercept: bool = True):
     """
     sample_weight = jnp.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
     X_c, y_c, x_mean, y_mean = _centre(X, y, sample_weight, fit_intercept)
-    scale = global_scale(X_c)
+    scale = power_of_two_scale(X_c)
     u, s, vt = jnp.linalg.svd(X_c / scale, full_matrices=False)
     cutoff = jnp.finfo(X.dtype).eps * max(X.shape) * s[0]
     kept = s > cutoff
@@ -138,7 +141,7 @@ def ridge(X, y, alpha, sample_weight=None, fit_intercept: bool = True) -> Linear
     """
     sample_weight = jnp.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
     X_c, y_c, x_mean, y_mean = _centre(X, y, sample_weight, fit_intercept)
-    scale = global_scale(X_c)
+    scale = power_of_two_scale(X_c)
     u, s, vt = jnp.linalg.svd(X_c / scale, full_matrices=False)
     shrink = _ridge_shrinkage(s * scale, jnp.asarray(alpha, X.dtype))
     coef = vt.T @ (shrink.reshape(shrink.shape + (1,) * (y.ndim - 1)) * (u.T @ y_c))
@@ -224,7 +227,7 @@ def lasso(X, y, alpha, sample_weight=None, fit_intercept: bool = True, max_steps
     n = jnp.sum(sample_weight)
     # solved for w' = scale w on X_c / scale: the same objective, with alpha / scale
     # (|y - X w|^2 / 2n + alpha |w|_1 = |y - (X / scale) w'|^2 / 2n + (alpha / scale) |w'|_1)
-    scale = global_scale(X_c)
+    scale = power_of_two_scale(X_c)
     X_c = X_c / scale
     alpha = jnp.asarray(alpha, X.dtype) / scale
     if tol is not None:
