@@ -218,6 +218,32 @@ def test_lasso_with_fixed_alpha_at_extreme_scales_matches_sklearn(dtype, scale):
         assert _relative_error(coef, reference.coef_) <= 10 * rtol_for(dtype)
 
 
+@pytest.mark.parametrize("xp", [jnp, np], ids=["jax", "numpy"])
+def test_power_of_two_scale_and_the_logistic_fit_scale(dtype, xp):
+    from mlmath.linear._logistic import fit_scale
+    from mlmath.linear._regression import power_of_two_scale
+
+    X = xp.asarray(np.array([[3e-25, 0.0, -5.0], [-1e-25, 0.0, 6.0]]), dtype=dtype)
+    scale = np.asarray(power_of_two_scale(X, xp=xp), np.float64)
+    columns = np.asarray(power_of_two_scale(X, axis=0, xp=xp), np.float64)
+    for s, m in [(scale, 6.0)] + list(zip(columns, [3e-25, 0.0, 6.0], strict=True)):
+        if m == 0:
+            assert s == 1.0
+        else:  # a power of two in (m / 2, m]
+            assert np.log2(s) == np.round(np.log2(s)) and m / 2 < s <= m * (1 + 1e-6)
+    # moderate data: no rescaling, C unchanged; extreme data: C s^p
+    s, C_fit, ok = fit_scale(X, xp.asarray(1.5, dtype=dtype), 2, xp=xp)
+    assert float(s) == 1.0 and float(C_fit) == 1.5 and bool(ok)
+    tiny = X[:, :1]
+    s, C_fit, ok = fit_scale(tiny, xp.asarray(1e20, dtype=dtype), 1, xp=xp)
+    assert_close(float(C_fit), 1e20 * float(s), rtol=1e-7)
+    assert float(s) == np.asarray(power_of_two_scale(tiny, xp=xp)) and bool(ok)
+    # L2 at 3e-25: 1e20 s^2 is about 3e-30, within 2^40 of float32's underflow; float64 holds it
+    _, _, ok = fit_scale(tiny, xp.asarray(1e20, dtype=dtype), 2, xp=xp)
+    assert bool(ok) == (dtype == jnp.float64)
+    assert bool(fit_scale(tiny, xp.asarray(1e20, dtype=dtype), 0, xp=xp)[2])
+
+
 # LogisticRegression(C).fit(sX) has LogisticRegression(C s^p).fit(X)'s coefficients over s,
 # p = 2 for "l2", 1 for "l1", 0 without a penalty. Each scale's C makes C s^p = 1 (the l1
 # scales are those whose C is a normal float32 number).

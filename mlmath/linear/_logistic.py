@@ -33,6 +33,8 @@ from mlmath._validation import concrete_value
 from mlmath.linear._regression import power_of_two_scale
 
 PENALTIES = ("l2", "l1", None)
+# the degree p of each penalty, Omega(w / s) = s^-p Omega(w): what rescaling X multiplies C by
+PENALTY_DEGREE = {"l2": 2, "l1": 1, None: 0}
 SOLVERS = ("auto", "newton", "lbfgs", "fista")
 _DEFAULT_STEPS = {"newton": 100, "lbfgs": 1000, "fista": 20000}
 
@@ -596,7 +598,7 @@ def logistic_regression(X, y, C, sample_weight=None, *, num_classes: int, penalt
     # C s^p has the same optimum. Only outside 2^-20..2^20 (moderate data is untouched);
     # where C s^p leaves the dtype's range the problem cannot be represented at all and the
     # fit is NaN, unconverged (the estimator says so before fitting).
-    power = {"l2": 2, "l1": 1, None: 0}[penalty]
+    power = PENALTY_DEGREE[penalty]
     scale, C_fit, representable = fit_scale(X, C, power)
     X_fit = X / scale
     if tol is not None:  # the gradient in (w', b) is s^(p-1) (resp. s^p) the one in (w, b)
@@ -665,10 +667,12 @@ _MARGIN = 40   # C s^p must stay 2^40 inside the dtype's range (objective, gradi
 def fit_scale(X, C, power: int, xp=jnp):
     """``(s, C s^power, representable)`` for :func:`logistic_regression`'s rescaling.
 
-    ``s`` is :func:`power_of_two_scale` of ``X`` when ``max |X|`` is outside
-    ``2^-20..2^20`` and 1 otherwise; ``representable`` is false when ``C s^power`` is
-    within ``2^40`` of the dtype's under- or overflow (only possible after rescaling).
-    ``xp=numpy`` computes it on the host (the estimator checks with it before fitting).
+    ``X (n, d)``, ``C`` a scalar; returns three scalars. ``s`` is
+    :func:`mlmath.linear._regression.power_of_two_scale` of ``X`` when ``max |X|`` is
+    outside ``2^-20..2^20`` and 1 otherwise; ``representable`` is false when ``C s^power``
+    is within ``2^40`` of the dtype's under- or overflow (only possible after rescaling,
+    and never without a penalty, ``power=0``). ``xp=numpy`` computes it on the host (the
+    estimator checks with it before fitting).
     """
     magnitude = xp.max(xp.abs(X))
     extreme = (magnitude > 2.0 ** _EXTREME) | (magnitude < 2.0 ** -_EXTREME)
@@ -761,12 +765,12 @@ class LogisticRegression(Classifier):
         """Features far from unit scale are fitted at unit scale, which multiplies ``C`` by
         ``s^2`` (L2) or ``s`` (L1); say so when that leaves the dtype's range."""
         C = concrete_value(self.C)
-        if C is None or self.penalty is None:
+        if C is None:  # traced (a vmap over C): the fit itself returns NaN if unrepresentable
             return
-        power = 2 if self.penalty == "l2" else 1
         X = np.asarray(X)
         with np.errstate(over="ignore", under="ignore"):
-            _, C_fit, representable = fit_scale(X, C.astype(X.dtype), power, xp=np)
+            _, C_fit, representable = fit_scale(X, C.astype(X.dtype),
+                                                PENALTY_DEGREE[self.penalty], xp=np)
         if not bool(representable):
             magnitude = float(np.max(np.abs(X)))
             raise ValueError(

@@ -53,8 +53,9 @@ def _centre(X, y, sample_weight, fit_intercept: bool):
 
 
 def power_of_two_scale(X, axis=None, xp=jnp):
-    """A power of two near ``max |X|`` (over ``axis``; 1 where that is 0), outside any
-    derivative: ``()`` for ``axis=None``, one per column for ``axis=0``.
+    """A power of two in ``(max |X| / 2, max |X|]`` (over ``axis``; 1 where that is 0 or not
+    finite), outside any derivative: shape ``()`` for ``axis=None``, ``(d,)`` for ``axis=0``
+    and ``X (n, d)``.
 
     The linear models are solved on ``X / scale``, at unit scale, and the coefficients are
     scaled back: dividing by a power of two is exact, so nothing changes at moderate
