@@ -65,3 +65,77 @@ def solve_triangular(a: Array, b: Array, *, lower: bool) -> Array:
         return jax.scipy.linalg.solve_triangular(a, b, lower=lower)
 
     return _per_matrix(solve, batch, math.prod(batch) * n * n * k, a, b)
+
+
+# Rows per block of a one-pass computation over the rows of a data matrix on the CPU: the
+# block's working set (about 4 MiB) stays in cache between the product that makes it and the
+# reduction that consumes it, instead of an (n, ...) intermediate being written to memory
+# and read back. Accelerators get one block: they want one large product.
+ROW_BLOCK_BYTES = 4 << 20
+
+
+def rows_per_block(n: int, width: int, itemsize: int) -> int:
+    """Rows of a block whose ``width`` values a row (of ``itemsize`` bytes) fill about
+    :data:`ROW_BLOCK_BYTES`: all ``n`` rows off the CPU or when they fit."""
+    if jax.default_backend() != "cpu":
+        return n
+    return max(1, min(n, ROW_BLOCK_BYTES // (max(width, 1) * itemsize)))
+
+
+def _block_layout(arrays: tuple, width: int | None) -> tuple[int, int, int]:
+    """``(n, rows, blocks)``: the row count of ``arrays``, the rows of a block and the number
+    of blocks, for a ``width``-column working set (the first array's width by default)."""
+    first = arrays[0]
+    n = first.shape[0]
+    columns = math.prod(first.shape[1:]) if width is None else width
+    rows = rows_per_block(n, columns, jnp.dtype(first.dtype).itemsize)
+    return n, rows, -(-n // rows)
+
+
+def sum_over_row_blocks(fn: Callable, arrays: tuple, sample_weight: Array,
+                        width: int | None = None):
+    """``sum_b fn(*arrays_b, sample_weight_b)`` over blocks of rows, in one pass.
+
+    ``arrays`` share their first axis (``n`` rows) with ``sample_weight (n,)``; ``fn`` maps
+    a block of each (and its weights) to a pytree of sums. A block is
+    :func:`rows_per_block` rows of a ``width``-column array (the first array's width by
+    default; give the width of the widest intermediate ``fn`` makes). The last block starts
+    ``n - rows`` in and gives the rows already counted weight 0, so nothing is copied or
+    padded: ``fn`` must weight every row's contribution by its sample weight.
+    """
+    n, rows, blocks = _block_layout(arrays, width)
+    if blocks == 1:
+        return fn(*arrays, sample_weight)
+
+    def block(i, total):
+        start = jnp.minimum(i * rows, n - rows)
+        weight = jax.lax.dynamic_slice_in_dim(sample_weight, start, rows)
+        weight = jnp.where(start + jnp.arange(rows) >= i * rows, weight, 0)
+        parts = [jax.lax.dynamic_slice_in_dim(a, start, rows) for a in arrays]
+        return jax.tree_util.tree_map(jnp.add, total, fn(*parts, weight))
+
+    shapes = jax.eval_shape(fn, *(a[:rows] for a in arrays), sample_weight[:rows])
+    zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    return jax.lax.fori_loop(0, blocks, block, zeros)
+
+
+def map_over_row_blocks(fn: Callable, arrays: tuple, width: int | None = None):
+    """``fn`` applied to blocks of rows of ``arrays`` and the per-row results stacked:
+    ``fn(*arrays)`` computed block by block (see :func:`sum_over_row_blocks` for the block
+    size), so that a wide per-row intermediate never spans all ``n`` rows. ``fn`` maps a
+    block of ``rows`` rows to a pytree of arrays whose first axis is ``rows``. The last
+    block overlaps the one before and rewrites its rows with the same values."""
+    n, rows, blocks = _block_layout(arrays, width)
+    if blocks == 1:
+        return fn(*arrays)
+    shapes = jax.eval_shape(fn, *(a[:rows] for a in arrays))
+    outputs = jax.tree_util.tree_map(lambda s: jnp.zeros((n,) + s.shape[1:], s.dtype), shapes)
+
+    def block(i, outputs):
+        start = jnp.minimum(i * rows, n - rows)
+        parts = fn(*(jax.lax.dynamic_slice_in_dim(a, start, rows) for a in arrays))
+        return jax.tree_util.tree_map(
+            lambda out, part: jax.lax.dynamic_update_slice_in_dim(out, part, start, 0),
+            outputs, parts)
+
+    return jax.lax.fori_loop(0, blocks, block, outputs)

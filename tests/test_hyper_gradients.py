@@ -349,7 +349,7 @@ def conjugate_gradients(monkeypatch):
     of 4 KiB of rows (many blocks, a partial last one). Read at trace time: the compiled
     programs are dropped before and after."""
     monkeypatch.setattr(_logistic, "_DENSE_TANGENT_MAX", 0)
-    monkeypatch.setattr(_logistic, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr("mlmath._linalg.ROW_BLOCK_BYTES", 4096)
     _clear_compiled()
     yield
     monkeypatch.undo()
@@ -384,7 +384,7 @@ def test_conjugate_gradient_derivatives_equal_the_dense_ones(data, request):
 
 
 def test_hessian_vector_products_and_diagonal_are_the_closed_form(data, monkeypatch):
-    monkeypatch.setattr(_logistic, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr("mlmath._linalg.ROW_BLOCK_BYTES", 4096)
     rng = np.random.default_rng(4)
     hvp = jax.jit(_logistic._logistic_hvp, static_argnums=5)
     hessian_diagonal = jax.jit(_logistic._logistic_hessian_diagonal, static_argnums=5)

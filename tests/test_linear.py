@@ -360,7 +360,7 @@ def row_blocks(request, monkeypatch):
     """The gradient and Hessian run over blocks of rows on the CPU: with 4 KiB blocks the
     data sets below span many blocks and end in a partial one."""
     if request.param is not None:
-        monkeypatch.setattr("mlmath.linear._logistic._BLOCK_BYTES", request.param)
+        monkeypatch.setattr("mlmath._linalg.ROW_BLOCK_BYTES", request.param)
     return request.param
 
 

@@ -29,6 +29,7 @@ from mlmath._estimator import (
     static_labels,
 )
 from mlmath._jit import jit
+from mlmath._linalg import sum_over_row_blocks
 from mlmath._validation import concrete_value
 from mlmath.linear._regression import power_of_two_scale
 
@@ -102,11 +103,6 @@ def logistic_nll(params, X, y, sample_weight):
     return _nll(tuple(params), X, y, sample_weight)
 
 
-# Rows per block of the one-pass gradient on CPU: a block of X (about 4 MiB) stays in
-# cache between the product that makes its logits and the one that takes its gradient.
-_BLOCK_BYTES = 4 << 20
-
-
 def _per_example_nll(logits, y):
     if logits.ndim == 1:
         return losses.sigmoid_binary_cross_entropy(logits, y.astype(logits.dtype))
@@ -116,37 +112,6 @@ def _per_example_nll(logits, y):
 def _plain_nll(params, X, y, sample_weight):
     coef, intercept = params
     return jnp.sum(sample_weight * _per_example_nll(logistic_logits(X, coef, intercept), y))
-
-
-def _sum_over_row_blocks(fn, X, y, sample_weight, width: int | None = None):
-    """``sum_b fn(X_b, y_b, s_b)`` over blocks of rows, in one pass over ``X``.
-
-    On the CPU a block is about ``_BLOCK_BYTES`` of ``X`` (of a ``width``-column array
-    where ``fn`` makes a wider one), so that everything ``fn`` does with it happens while it
-    is in cache; elsewhere there is one block (accelerators want one large product). The
-    last block starts ``n - rows`` in and gives the rows already counted weight 0, so no
-    copy or padding of ``X`` is made.
-    """
-    n, d = X.shape
-    rows = n
-    if jax.default_backend() == "cpu":
-        per_row = max(d if width is None else width, 1) * jnp.dtype(X.dtype).itemsize
-        rows = max(1, min(n, _BLOCK_BYTES // per_row))
-    blocks = -(-n // rows)
-    if blocks == 1:
-        return fn(X, y, sample_weight)
-
-    def block(i, total):
-        start = jnp.minimum(i * rows, n - rows)
-        sb = jax.lax.dynamic_slice_in_dim(sample_weight, start, rows)
-        sb = jnp.where(start + jnp.arange(rows) >= i * rows, sb, 0)
-        part = fn(jax.lax.dynamic_slice_in_dim(X, start, rows),
-                  jax.lax.dynamic_slice_in_dim(y, start, rows), sb)
-        return jax.tree_util.tree_map(jnp.add, total, part)
-
-    shapes = jax.eval_shape(fn, X[:rows], y[:rows], sample_weight[:rows])
-    zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-    return jax.lax.fori_loop(0, blocks, block, zeros)
 
 
 def _nll_value_and_grad(params, X, y, sample_weight):
@@ -177,7 +142,7 @@ def _nll_value_and_grad(params, X, y, sample_weight):
             residual = (sb + invalid)[:, None] * (jnp.exp(log_p) - one_hot)
         return value, (residual.T @ Xb, jnp.sum(residual, axis=0))
 
-    return _sum_over_row_blocks(block, X, y, sample_weight)
+    return sum_over_row_blocks(block, (X, y), sample_weight)
 
 
 @jax.custom_jvp
@@ -261,7 +226,7 @@ def logistic_hessian(params, X, y, sample_weight, C, penalty):
             jnp.arange(k), :, jnp.arange(k), :].set(diagonal)
         return blocks.reshape(k * (d + 1), k * (d + 1)) - cross
 
-    hessian = C * _sum_over_row_blocks(block, X, y, sample_weight,
+    hessian = C * sum_over_row_blocks(block, (X, y), sample_weight,
                                        width=d if k == 1 else 2 * k * (d + 1))
     if k > 1:
         # reorder (class, feature-or-intercept) to ravel order, all of coef then the
@@ -358,7 +323,7 @@ def _logistic_hvp(params, X, y, sample_weight, C, penalty, vector):
             q = sb[:, None] * p * (direction - jnp.sum(p * direction, axis=1, keepdims=True))
         return q.T @ Xb, jnp.sum(q, axis=0)
 
-    hv_coef, hv_intercept = _sum_over_row_blocks(block, X, y, sample_weight)
+    hv_coef, hv_intercept = sum_over_row_blocks(block, (X, y), sample_weight)
     hv_coef = C * hv_coef
     if penalty == "l2":
         hv_coef = hv_coef + v_coef
@@ -376,7 +341,7 @@ def _logistic_hessian_diagonal(params, X, y, sample_weight, C, penalty):
         curvature = sb[:, None] * p * (1.0 - p)                        # (n, K')
         return curvature.T @ (Xb * Xb), jnp.sum(curvature, axis=0)
 
-    diag_coef, diag_intercept = _sum_over_row_blocks(block, X, y, sample_weight)
+    diag_coef, diag_intercept = sum_over_row_blocks(block, (X, y), sample_weight)
     diag_coef = C * diag_coef + (1.0 if penalty == "l2" else 0.0)
     return jnp.concatenate([diag_coef.reshape(k * d), C * diag_intercept])
 
