@@ -1,8 +1,10 @@
 """Compile once: the two decorators every public function of mlmath is defined with.
 
-* :func:`jit` is ``jax.jit`` with the static arguments named. Arrays, NumPy arrays and
-  Python numbers are traced (a Python float is a weakly typed scalar, so ``f(0.5)`` and
-  ``f(0.7)`` share one program); the named static arguments (``axis``, ``base``,
+* :func:`jit` is ``jax.jit`` with the static arguments named, called in one canonical
+  form (every parameter given, its default filled in where omitted: ``f(x)`` and
+  ``f(x, tol=1e-3)`` share a program). Arrays, NumPy arrays and Python numbers are traced
+  (a Python float is a weakly typed scalar, so ``f(0.5)`` and ``f(0.7)`` share one
+  program); the named static arguments (``axis``, ``base``,
   ``num_classes``, a sample shape …) are part of the cache key. An eager call is one fused
   program per shape and dtype, not one dispatch per primitive, and a repeated call with
   the same shapes, dtypes and static values never compiles. It also works on the methods of
@@ -85,11 +87,21 @@ def jit(function: F | None = None, *, static_argnames: str | Iterable[str] = ())
     names = _names(static_argnames)
     positions = _static_positions(function, names)
     compiled = jax.jit(function, static_argnames=names)
+    signature = inspect.signature(function)
+    variadic = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                   for p in signature.parameters.values())
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         args, kwargs = _normalize_static(args, kwargs, names, positions)
-        return compiled(*args, **kwargs)
+        if variadic:
+            return compiled(*args, **kwargs)
+        # one canonical call (every parameter given, defaults filled in), so that
+        # ``f(x)`` and ``f(x, tol=1e-3)`` share one program: jax.jit keys its cache on the
+        # names of the keyword arguments given
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return compiled(*bound.args, **bound.kwargs)
 
     wrapper.__wrapped_jit__ = compiled  # type: ignore[attr-defined]
     return wrapper
