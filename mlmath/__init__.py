@@ -5,15 +5,28 @@ compose with ``jax.grad``, ``jax.vmap``, ``jax.jit`` and sharding. See the READM
 map of the package.
 """
 
-from mlmath import bayes, distributions, info, linear, losses, metrics, montecarlo, optim
+from mlmath import (
+    bayes,
+    distributions,
+    info,
+    linear,
+    losses,
+    metrics,
+    mixture,
+    montecarlo,
+    optim,
+)
 from mlmath._compilation_cache import enable_compilation_cache
 from mlmath._estimator import NotFittedError
 from mlmath.linear import GaussianNB, Lasso, LinearRegression, LogisticRegression, Ridge
+from mlmath.mixture import GaussianMixture, KMeans
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GaussianMixture",
     "GaussianNB",
+    "KMeans",
     "Lasso",
     "LinearRegression",
     "LogisticRegression",
@@ -26,6 +39,7 @@ __all__ = [
     "linear",
     "losses",
     "metrics",
+    "mixture",
     "montecarlo",
     "optim",
 ]

@@ -26,7 +26,17 @@ import pytest
 from sklearn.datasets import load_iris
 
 import mlmath
-from mlmath import bayes, distributions, info, linear, losses, metrics, montecarlo, optim
+from mlmath import (
+    bayes,
+    distributions,
+    info,
+    linear,
+    losses,
+    metrics,
+    mixture,
+    montecarlo,
+    optim,
+)
 from mlmath import distributions as dist
 from mlmath._estimator import Estimator
 from tests.compile_counter import compilations
@@ -72,6 +82,16 @@ def _square(x):
 
 
 _ADAM = optax.adam(0.1)
+
+
+def _mixture_params(seed, covariance_type="diag"):
+    precisions = {"diag": _uniform(seed, 3, 2) + 1.0,
+                  "full": jnp.stack([jnp.eye(2, dtype=FLOAT) * (1.0 + seed)] * 3)}
+    return mixture.GaussianMixtureParams(_simplex(seed, 3), _normal(seed, 3, 2),
+                                         precisions[covariance_type])
+
+
+_PRIOR = mixture.GaussianMixturePrior(2.0, 0.0, 0.5, 1.0, 4.0)
 
 
 def _prox_l1(x, step):
@@ -218,6 +238,43 @@ CALLS = {
     "linear.gaussian_naive_bayes":
         lambda s: lambda: linear.gaussian_naive_bayes(_normal(s, 12, 3), _labels(s, 12, 3),
                                                       num_classes=3),
+    # mixtures and k-means, pure layer
+    "mixture.e_step": lambda s: lambda: mixture.e_step(_mixture_params(s), _normal(s, 8, 2),
+                                                       covariance_type="diag"),
+    "mixture.component_log_prob":
+        lambda s: lambda: mixture.component_log_prob(_mixture_params(s, "full"),
+                                                     _normal(s, 8, 2)),
+    "mixture.m_step": lambda s: lambda: mixture.m_step(_normal(s, 8, 2), _simplex(s, 8, 3),
+                                                       covariance_type="diag", prior=_PRIOR),
+    "mixture.em_step": lambda s: lambda: mixture.em_step(_mixture_params(s), _normal(s, 8, 2),
+                                                         covariance_type="diag"),
+    "mixture.lower_bound":
+        lambda s: lambda: mixture.lower_bound(_mixture_params(s), _normal(s, 8, 2),
+                                              jnp.log(_simplex(s, 8, 3)), covariance_type="diag"),
+    "mixture.log_prior": lambda s: lambda: mixture.log_prior(_mixture_params(s), _PRIOR,
+                                                             covariance_type="diag"),
+    "mixture.fit_gaussian_mixture":
+        lambda s: lambda: mixture.fit_gaussian_mixture(jax.random.key(s), _normal(s, 12, 2), 2,
+                                                       covariance_type="spherical",
+                                                       init_params="random", max_iter=5),
+    "mixture.sample_gaussian_mixture":
+        lambda s: lambda: mixture.sample_gaussian_mixture(jax.random.key(s),
+                                                          _mixture_params(s, "full"), 4),
+    "mixture.precisions_cholesky_from_covariances":
+        lambda s: lambda: mixture.precisions_cholesky_from_covariances(
+            _mixture_params(s, "full").precisions_cholesky),
+    "mixture.precisions_cholesky_from_precisions":
+        lambda s: lambda: mixture.precisions_cholesky_from_precisions(
+            _mixture_params(s, "full").precisions_cholesky),
+    "mixture.kmeans": lambda s: lambda: mixture.kmeans(jax.random.key(s), _normal(s, 12, 2), 3,
+                                                       n_init=2, max_iter=5),
+    "mixture.kmeans_plusplus":
+        lambda s: lambda: mixture.kmeans_plusplus(jax.random.key(s), _normal(s, 12, 2), 3),
+    "mixture.lloyd": lambda s: lambda: mixture.lloyd(_normal(s, 12, 2), _normal(s + 1, 3, 2)),
+    "mixture.kmeans_predict":
+        lambda s: lambda: mixture.kmeans_predict(_normal(s, 12, 2), _normal(s + 1, 3, 2)),
+    "mixture.kmeans_transform":
+        lambda s: lambda: mixture.kmeans_transform(_normal(s, 12, 2), _normal(s + 1, 3, 2)),
     # distributions, pure layer
     "distributions.fit_normal": lambda s: lambda: dist.fit_normal(_normal(s, 9, 2)),
     "distributions.fit_multivariate_normal":
@@ -406,6 +463,8 @@ ESTIMATORS = {
     "LinearRegression": (lambda: mlmath.LinearRegression(), "regressor"),
     "Ridge": (lambda: mlmath.Ridge(alpha=0.5), "regressor"),
     "Lasso": (lambda: mlmath.Lasso(alpha=0.01), "regressor"),
+    "GaussianMixture": (lambda: mlmath.GaussianMixture(3, covariance_type="diag"), "clusterer"),
+    "KMeans": (lambda: mlmath.KMeans(3), "clusterer"),
 }
 PREDICTORS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
@@ -416,6 +475,12 @@ def _estimator_round(name: str, seed: int):
     if kind == "regressor":
         X, y = X[:, :3], X[:, 3]
     model = make().fit(X, y)
+    if kind == "clusterer":
+        outputs = [model.predict(X[:7]), model.score(X, y), model.predict(jnp.asarray(X[:7]))]
+        for method in ("predict_proba", "score_samples", "transform", "bic"):
+            if hasattr(model, method):
+                outputs.append(getattr(model, method)(X[:7]))
+        return outputs
     outputs = [model.coef_ if hasattr(model, "coef_") else model.theta_]
     for method in PREDICTORS:
         if hasattr(model, method):
@@ -466,6 +531,10 @@ REJECTED = {
     "GaussianNB empty-class score lengths": lambda: mlmath.GaussianNB(classes=(0, 1, 2, 3)).fit(
         *_iris(0)).score(_iris(0)[0][:5], _iris(0)[1]),
     "Lasso hyper-parameter": lambda: mlmath.Lasso(max_iter=1.5),
+    "GaussianMixture NaN": lambda: mlmath.GaussianMixture(2).fit(
+        np.array([[0.0, np.nan], [1.0, 2.0], [2.0, 2.0]])),
+    "GaussianMixture too few samples": lambda: mlmath.GaussianMixture(4).fit(np.ones((3, 2))),
+    "KMeans features": lambda: mlmath.KMeans(3).fit(_iris(0)[0]).predict(np.zeros((3, 2))),
     "Ridge alpha grid without vmap": lambda: mlmath.Ridge(alpha=np.ones(2)).fit(
         np.ones((4, 2)), np.ones(4)),
 }
@@ -491,7 +560,7 @@ _NOT_FUNCTIONS = {"info.register_kl"}  # a decorator that registers a closed for
 def _public_functions():
     modules = {"info": info, "losses": losses, "metrics": metrics, "optim": optim,
                "bayes": bayes, "montecarlo": montecarlo, "linear": linear,
-               "distributions": distributions}
+               "distributions": distributions, "mixture": mixture}
     names = []
     for prefix, module in modules.items():
         for attribute in module.__all__:

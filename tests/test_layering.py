@@ -41,8 +41,8 @@ def test_layers_contract_is_kept():
 def test_layers_contract_can_break(tmp_path):
     """The same contract with two layers swapped must be reported broken."""
     text = (ROOT / "pyproject.toml").read_text()
-    swapped = text.replace('"mlmath.linear",\n    "mlmath._estimator",',
-                           '"mlmath._estimator",\n    "mlmath.linear",')
+    swapped = text.replace('"mlmath.linear : mlmath.mixture",\n    "mlmath._estimator",',
+                           '"mlmath._estimator",\n    "mlmath.linear : mlmath.mixture",')
     assert swapped != text
     config = tmp_path / "pyproject.toml"
     config.write_text(swapped)
