@@ -8,6 +8,7 @@ map of the package.
 from mlmath import (
     bayes,
     distributions,
+    hmm,
     info,
     linear,
     losses,
@@ -35,6 +36,7 @@ __all__ = [
     "bayes",
     "distributions",
     "enable_compilation_cache",
+    "hmm",
     "info",
     "linear",
     "losses",

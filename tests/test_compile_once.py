@@ -29,6 +29,7 @@ import mlmath
 from mlmath import (
     bayes,
     distributions,
+    hmm,
     info,
     linear,
     losses,
@@ -92,6 +93,11 @@ def _mixture_params(seed, covariance_type="diag"):
 
 
 _PRIOR = mixture.GaussianMixturePrior(2.0, 0.0, 0.5, 1.0, 4.0)
+
+
+def _hmm(s):
+    """A 3-state model, 6 steps: (log_initial, log_transition, log_emissions)."""
+    return jnp.log(_simplex(s, 3)), jnp.log(_simplex(s + 1, 3, 3)), _normal(s, 6, 3)
 
 
 def _prox_l1(x, step):
@@ -275,6 +281,13 @@ CALLS = {
         lambda s: lambda: mixture.kmeans_predict(_normal(s, 12, 2), _normal(s + 1, 3, 2)),
     "mixture.kmeans_transform":
         lambda s: lambda: mixture.kmeans_transform(_normal(s, 12, 2), _normal(s + 1, 3, 2)),
+    # hidden Markov models
+    "hmm.forward_filter": lambda s: lambda: hmm.forward_filter(*_hmm(s), length=4 + s),
+    "hmm.backward_smoother":
+        lambda s: lambda: hmm.backward_smoother(_hmm(s)[1], _hmm(s)[2],
+                                                jax.nn.log_softmax(_normal(s + 2, 6, 3))),
+    "hmm.forward_backward": lambda s: lambda: hmm.forward_backward(*_hmm(s), parallel=True),
+    "hmm.viterbi": lambda s: lambda: hmm.viterbi(*_hmm(s), length=5 - s),
     # distributions, pure layer
     "distributions.fit_normal": lambda s: lambda: dist.fit_normal(_normal(s, 9, 2)),
     "distributions.fit_multivariate_normal":
@@ -534,6 +547,8 @@ REJECTED = {
     "GaussianMixture NaN": lambda: mlmath.GaussianMixture(2).fit(
         np.array([[0.0, np.nan], [1.0, 2.0], [2.0, 2.0]])),
     "GaussianMixture too few samples": lambda: mlmath.GaussianMixture(4).fit(np.ones((3, 2))),
+    "hmm.forward_backward K mismatch":
+        lambda: hmm.forward_backward(jnp.zeros(3), jnp.zeros((3, 4)), jnp.zeros((5, 3))),
     "KMeans features": lambda: mlmath.KMeans(3).fit(_iris(0)[0]).predict(np.zeros((3, 2))),
     "Ridge alpha grid without vmap": lambda: mlmath.Ridge(alpha=np.ones(2)).fit(
         np.ones((4, 2)), np.ones(4)),
@@ -560,7 +575,7 @@ _NOT_FUNCTIONS = {"info.register_kl"}  # a decorator that registers a closed for
 def _public_functions():
     modules = {"info": info, "losses": losses, "metrics": metrics, "optim": optim,
                "bayes": bayes, "montecarlo": montecarlo, "linear": linear,
-               "distributions": distributions, "mixture": mixture}
+               "distributions": distributions, "mixture": mixture, "hmm": hmm}
     names = []
     for prefix, module in modules.items():
         for attribute in module.__all__:

@@ -41,8 +41,8 @@ def test_layers_contract_is_kept():
 def test_layers_contract_can_break(tmp_path):
     """The same contract with two layers swapped must be reported broken."""
     text = (ROOT / "pyproject.toml").read_text()
-    swapped = text.replace('"mlmath.linear : mlmath.mixture",\n    "mlmath._estimator",',
-                           '"mlmath._estimator",\n    "mlmath.linear : mlmath.mixture",')
+    top = '"mlmath.linear : mlmath.mixture : mlmath.hmm",'
+    swapped = text.replace(f'{top}\n    "mlmath._estimator",', f'"mlmath._estimator",\n    {top}')
     assert swapped != text
     config = tmp_path / "pyproject.toml"
     config.write_text(swapped)
