@@ -31,13 +31,21 @@ from mlmath.mixture._gaussian import (
     GaussianMixtureParams,
     GaussianMixturePrior,
     _n_parameters,
+    _precision_matrices,
     _precisions_cholesky_shape,
     component_log_prob,
     e_step,
     fit_gaussian_mixture,
     sample_gaussian_mixture,
 )
-from mlmath.mixture._kmeans import KMEANS_INITS, kmeans, kmeans_predict, kmeans_transform, lloyd
+from mlmath.mixture._kmeans import (
+    KMEANS_INITS,
+    _inertia,
+    kmeans,
+    kmeans_predict,
+    kmeans_transform,
+    lloyd,
+)
 
 
 def _default_key(key: Array | None) -> Array:
@@ -102,13 +110,6 @@ def _sample_log_likelihood(params, X, covariance_type):
 @jax.jit
 def _mean(values):
     return jnp.mean(values)
-
-
-@partial(jax.jit, static_argnames=("covariance_type",))
-def _precision_matrices(precisions_cholesky, covariance_type):
-    if covariance_type in ("full", "tied"):
-        return precisions_cholesky @ jnp.swapaxes(precisions_cholesky, -1, -2)
-    return precisions_cholesky ** 2
 
 
 class GaussianMixture(Estimator):
@@ -399,9 +400,3 @@ class KMeans(Estimator):
         """Minus the inertia of ``X`` with the fitted centres (higher is better, as
         scikit-learn's)."""
         return -_inertia(self._checked(X), self._centers())
-
-
-@jax.jit
-def _inertia(X, centers):
-    return jnp.sum(jnp.min(kmeans_transform(X, centers), axis=1) ** 2)
-

@@ -384,6 +384,14 @@ def _upper_cholesky(matrix: Array) -> Array:
 
 
 @jit(static_argnames=("covariance_type",))
+def _precision_matrices(precisions_cholesky: Array, covariance_type: str) -> Array:
+    """The precisions :math:`P P^\top` (matrices for the full types, values otherwise)."""
+    if covariance_type in ("full", "tied"):
+        return precisions_cholesky @ jnp.swapaxes(precisions_cholesky, -1, -2)
+    return precisions_cholesky ** 2
+
+
+@jit(static_argnames=("covariance_type",))
 def precisions_cholesky_from_precisions(precisions: ArrayLike, *,
                                         covariance_type: str = "full") -> Array:
     r"""``P`` (upper triangular for the full types) with :math:`PP^\top = \Lambda` from

@@ -303,3 +303,9 @@ def kmeans_transform(X: ArrayLike, centers: ArrayLike) -> Array:
     X = as_float(X, "X")
     centers = as_float(centers, "centers", X.dtype)
     return jnp.sqrt(jnp.sum((X[:, None, :] - centers[None, :, :]) ** 2, axis=-1))
+
+
+@jit
+def _inertia(X: Array, centers: Array) -> Array:
+    """The sum of squared distances from each row of ``X`` to its nearest centre."""
+    return jnp.sum(jnp.min(kmeans_transform(X, centers), axis=1) ** 2)
