@@ -19,12 +19,15 @@ from mlmath import (
 )
 from mlmath._compilation_cache import enable_compilation_cache
 from mlmath._estimator import NotFittedError
+from mlmath.hmm import CategoricalHMM, GaussianHMM
 from mlmath.linear import GaussianNB, Lasso, LinearRegression, LogisticRegression, Ridge
 from mlmath.mixture import GaussianMixture, KMeans
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CategoricalHMM",
+    "GaussianHMM",
     "GaussianMixture",
     "GaussianNB",
     "KMeans",

@@ -190,6 +190,122 @@ def static_labels(classes: Sequence[Any] | None) -> tuple[Any, ...] | None:
     return labels
 
 
+def default_key(key: Array | None) -> Array:
+    """The key a fit uses: the one given, else ``jax.random.key(0)`` (deterministic)."""
+    return jax.random.key(0) if key is None else key
+
+
+def check_enough_samples(n_samples: int, needed: int, name: str, noun: str,
+                         owner: str) -> None:
+    """Raise unless there are at least ``needed`` samples (one per component, cluster or
+    state)."""
+    if n_samples < needed:
+        raise ValueError(
+            f"{owner}: X has {n_samples} samples, fewer than {name}={needed}; a fit needs at "
+            f"least one sample per {noun}"
+        )
+
+
+def concrete_initial_array(value: Any, name: str, owner: str,
+                           shape: tuple[int, ...]) -> np.ndarray | None:
+    """A concrete initial value as a finite float64 NumPy array of ``shape``, or ``None``
+    when it is ``None`` or traced (its shape is still checked)."""
+    if value is None:
+        return None
+    got = tuple(np.shape(value)) if not hasattr(value, "shape") else tuple(value.shape)
+    if got != shape:
+        raise ValueError(f"{owner}: {name} must have shape {shape}, got {got}")
+    concrete = concrete_value(value)
+    if concrete is None:
+        return None
+    concrete = np.asarray(concrete, dtype=np.float64)
+    if not np.all(np.isfinite(concrete)):
+        raise ValueError(f"{owner}: {name} contains NaN or inf")
+    return concrete
+
+
+def check_positive_definite(values: np.ndarray, name: str, diagonal: bool, owner: str) -> None:
+    """Raise unless ``values`` are positive (``diagonal``: variances or precisions as
+    values) or a stack of symmetric positive definite matrices; the message names the
+    offending entry."""
+    if diagonal:
+        if np.any(values <= 0):
+            raise ValueError(f"{owner}: {name} must be positive, got minimum {values.min()}")
+        return
+    matrices = values.reshape((-1,) + values.shape[-2:])
+    for index, matrix in enumerate(matrices):
+        where = f"{name}[{index}]" if values.ndim > 2 else name
+        if not np.allclose(matrix, matrix.T, rtol=1e-6, atol=1e-10 * np.abs(matrix).max()):
+            raise ValueError(f"{owner}: {where} is not symmetric")
+        if np.linalg.eigvalsh(matrix).min() <= 0:
+            raise ValueError(f"{owner}: {where} is not positive definite")
+
+
+def check_probability_rows(values: np.ndarray, name: str, owner: str) -> None:
+    """Raise unless every row (last axis) of ``values`` is non-negative and sums to 1 (to
+    1e-6, relative to the row's length); the message names the first bad row."""
+    flat = values.reshape(-1, values.shape[-1]) if values.ndim > 1 else values[None]
+    negative = np.flatnonzero(np.any(flat < 0, axis=1))
+    if negative.size:
+        row = int(negative[0])
+        where = f"{name}[{row}]" if values.ndim > 1 else name
+        raise ValueError(f"{owner}: {where} has a negative probability: {flat[row].tolist()}")
+    sums = flat.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-6 * max(1, flat.shape[1]))
+    if bad.size:
+        row = int(bad[0])
+        where = f"row {row} of {name}" if values.ndim > 1 else name
+        raise ValueError(f"{owner}: {where} sums to {sums[row]!r}, not 1: each row must be a "
+                         "probability vector")
+
+
+def check_gaussian_prior_fields(owner: str, mean_prior: Any, mean_precision_prior: Any,
+                                covariance_prior: Any, degrees_of_freedom_prior: Any) -> None:
+    """Construction-time checks of an estimator's Normal–Inverse-Wishart prior fields
+    (shared by ``GaussianMixture`` and ``mlmath.hmm.GaussianHMM``): the pairs go together
+    and a concrete ``mean_precision_prior`` is positive; ``InvalidParameterError`` names
+    the field."""
+    if (mean_prior is None) != (mean_precision_prior is None):
+        raise InvalidParameterError(
+            f"{owner}: mean_prior and mean_precision_prior go together: give both or neither")
+    if mean_precision_prior is not None:
+        check_positive("mean_precision_prior", mean_precision_prior, owner=owner)
+    if (covariance_prior is None) != (degrees_of_freedom_prior is None):
+        raise InvalidParameterError(
+            f"{owner}: covariance_prior and degrees_of_freedom_prior go together: give both "
+            "or neither")
+
+
+def check_gaussian_prior_for_fit(owner: str, d: int, mean: Any, covariance: Any,
+                                 degrees_of_freedom: Any) -> None:
+    """Fit-time checks of a Normal–Inverse-Wishart prior's fields against the number of
+    features ``d``: the shapes of ``mean`` and ``covariance``, ``degrees_of_freedom > d -
+    1`` and a positive definite ``covariance`` (when concrete); ``ValueError`` names the
+    field."""
+    if mean is not None:
+        shape = tuple(np.shape(mean))
+        if shape not in ((), (d,)):
+            raise ValueError(f"{owner}: mean_prior must be a scalar or ({d},), got {shape}")
+    if degrees_of_freedom is not None:
+        dof = concrete_value(degrees_of_freedom)
+        if dof is not None and not float(dof) > d - 1:
+            raise ValueError(f"{owner}: degrees_of_freedom_prior must be > n_features - 1 "
+                             f"= {d - 1}, got {degrees_of_freedom!r}")
+    if covariance is not None:
+        concrete = concrete_value(covariance)
+        shape = tuple(np.shape(covariance))
+        if shape not in ((), (d,), (d, d)):
+            raise ValueError(f"{owner}: covariance_prior must be a scalar, ({d},) or "
+                             f"({d}, {d}), got {shape}")
+        if concrete is not None:
+            matrix = (np.diag(np.broadcast_to(concrete, (d,))) if concrete.ndim < 2
+                      else concrete)
+            if (not np.all(np.isfinite(matrix)) or not np.allclose(matrix, matrix.T)
+                    or np.linalg.eigvalsh(matrix).min() <= 0):
+                raise ValueError(f"{owner}: covariance_prior must be positive definite "
+                                 "(a positive scalar or vector, or an SPD matrix)")
+
+
 @jax.jit
 def _all_finite(X: Array) -> Array:
     return jnp.all(jnp.isfinite(X))

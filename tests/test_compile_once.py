@@ -100,6 +100,15 @@ def _hmm(s):
     return jnp.log(_simplex(s, 3)), jnp.log(_simplex(s + 1, 3, 3)), _normal(s, 6, 3)
 
 
+def _categorical_hmm(s):
+    return hmm.CategoricalHMMParams(_simplex(s, 3), _simplex(s + 1, 3, 3), _simplex(s + 2, 3, 2))
+
+
+def _gaussian_hmm(s):
+    return hmm.GaussianHMMParams(_simplex(s, 3), _simplex(s + 1, 3, 3), _normal(s, 3, 2),
+                                 _uniform(s, 3, 2) + 1.0)
+
+
 def _prox_l1(x, step):
     return optim.soft_threshold(x, step)
 
@@ -288,6 +297,35 @@ CALLS = {
                                                 jax.nn.log_softmax(_normal(s + 2, 6, 3))),
     "hmm.forward_backward": lambda s: lambda: hmm.forward_backward(*_hmm(s), parallel=True),
     "hmm.viterbi": lambda s: lambda: hmm.viterbi(*_hmm(s), length=5 - s),
+    "mixture.gaussian_log_density":
+        lambda s: lambda: mixture.gaussian_log_density(_normal(s, 8, 2), _normal(s + 1, 3, 2),
+                                                       _uniform(s, 3, 2) + 1.0,
+                                                       covariance_type="diag"),
+    "mixture.sample_gaussian_components":
+        lambda s: lambda: mixture.sample_gaussian_components(
+            jax.random.key(s), _normal(s, 3, 2), _mixture_params(s, "full").precisions_cholesky,
+            jnp.array([0, 2, 1, s])),
+    "mixture.covariances_from_precisions_cholesky":
+        lambda s: lambda: mixture.covariances_from_precisions_cholesky(
+            _mixture_params(s, "full").precisions_cholesky),
+    # Baum-Welch and the model-level HMM functions
+    "hmm.log_emissions": lambda s: lambda: hmm.log_emissions(_categorical_hmm(s),
+                                                             jnp.array([0, 1, 1, s])),
+    "hmm.baum_welch_step":
+        lambda s: lambda: hmm.baum_welch_step(_gaussian_hmm(s), _normal(s, 2, 6, 2),
+                                              lengths=jnp.array([6, 4 + s]), reg_covar=0.1),
+    "hmm.fit_categorical_hmm":
+        lambda s: lambda: hmm.fit_categorical_hmm(jax.random.key(s), jnp.array([0, 1, 1, s, 0]),
+                                                  2, 2, n_iter=3),
+    "hmm.fit_gaussian_hmm":
+        lambda s: lambda: hmm.fit_gaussian_hmm(jax.random.key(s), _normal(s, 12, 2), 2,
+                                               n_iter=3, tol=0.1 + s),
+    "hmm.hmm_posteriors": lambda s: lambda: hmm.hmm_posteriors(_gaussian_hmm(s),
+                                                               _normal(s, 6, 2)),
+    "hmm.hmm_viterbi": lambda s: lambda: hmm.hmm_viterbi(_categorical_hmm(s),
+                                                         jnp.array([[0, 1, 1], [s, 0, 0]]),
+                                                         lengths=jnp.array([3, 2 + s])),
+    "hmm.sample_hmm": lambda s: lambda: hmm.sample_hmm(jax.random.key(s), _categorical_hmm(s), 5),
     # distributions, pure layer
     "distributions.fit_normal": lambda s: lambda: dist.fit_normal(_normal(s, 9, 2)),
     "distributions.fit_multivariate_normal":
@@ -478,6 +516,8 @@ ESTIMATORS = {
     "Lasso": (lambda: mlmath.Lasso(alpha=0.01), "regressor"),
     "GaussianMixture": (lambda: mlmath.GaussianMixture(3, covariance_type="diag"), "clusterer"),
     "KMeans": (lambda: mlmath.KMeans(3), "clusterer"),
+    "GaussianHMM": (lambda: mlmath.GaussianHMM(2, n_iter=3), "sequence"),
+    "CategoricalHMM": (lambda: mlmath.CategoricalHMM(2, n_iter=3), "sequence"),
 }
 PREDICTORS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
@@ -487,6 +527,12 @@ def _estimator_round(name: str, seed: int):
     X, y = _iris(seed)
     if kind == "regressor":
         X, y = X[:, :3], X[:, 3]
+    if kind == "sequence":  # iris's rows as sequences, its labels as the symbols
+        data = y if name == "CategoricalHMM" else X
+        model = make().fit(data, [50, 100])
+        return [model.predict(data[:7]), model.score(data, [100, 50]),
+                model.predict_proba(data[:7], [3, 4]), model.decode(data[:7])[0],
+                model.predict(jnp.asarray(data[:7])), model.sample(jax.random.key(seed), 5)]
     model = make().fit(X, y)
     if kind == "clusterer":
         outputs = [model.predict(X[:7]), model.score(X, y), model.predict(jnp.asarray(X[:7]))]
@@ -550,6 +596,10 @@ REJECTED = {
     "hmm.forward_backward K mismatch":
         lambda: hmm.forward_backward(jnp.zeros(3), jnp.zeros((3, 4)), jnp.zeros((5, 3))),
     "KMeans features": lambda: mlmath.KMeans(3).fit(_iris(0)[0]).predict(np.zeros((3, 2))),
+    "GaussianHMM lengths": lambda: mlmath.GaussianHMM(2).fit(np.ones((5, 2)), lengths=[2, 2]),
+    "CategoricalHMM codes": lambda: mlmath.CategoricalHMM(2).fit(np.array([0, 1, -1, 0])),
+    "CategoricalHMM transmat_init": lambda: mlmath.CategoricalHMM(
+        2, transmat_init=np.array([[0.5, 0.4], [0.5, 0.5]])).fit(np.array([0, 1, 1, 0])),
     "Ridge alpha grid without vmap": lambda: mlmath.Ridge(alpha=np.ones(2)).fit(
         np.ones((4, 2)), np.ones(4)),
 }

@@ -1,4 +1,13 @@
-r"""Hidden Markov models: exact inference in log space.
+r"""Hidden Markov models: exact inference in log space, Baum–Welch, estimators.
+
+Fitting (:mod:`mlmath.hmm._baum_welch`): :func:`baum_welch_step`, :func:`fit_categorical_hmm`
+and :func:`fit_gaussian_hmm` (EM in one compiled loop, over one sequence or a padded batch
+with ``lengths``; Dirichlet priors on the chain, a Normal–Inverse-Wishart prior on Gaussian
+states), :func:`log_emissions`, :func:`hmm_posteriors`, :func:`hmm_viterbi` and
+:func:`sample_hmm` on :class:`CategoricalHMMParams` or :class:`GaussianHMMParams`; and the
+estimators :class:`CategoricalHMM` and :class:`GaussianHMM` with hmmlearn's surface.
+
+Inference:
 
 Pure functions of the log-probabilities of a model (initial, transition, emission), jitted
 at their definition, that compose with ``jax.grad`` and ``jax.vmap`` (a batch of sequences
@@ -61,6 +70,22 @@ Conventions
   the same path, barring exact ties).
 """
 
+from mlmath.hmm._baum_welch import (
+    CATEGORICAL_UPDATES,
+    GAUSSIAN_UPDATES,
+    CategoricalHMMParams,
+    GaussianHMMParams,
+    HMMFit,
+    HMMPrior,
+    baum_welch_step,
+    fit_categorical_hmm,
+    fit_gaussian_hmm,
+    hmm_posteriors,
+    hmm_viterbi,
+    log_emissions,
+    sample_hmm,
+)
+from mlmath.hmm._estimators import CategoricalHMM, ConvergenceMonitor, GaussianHMM
 from mlmath.hmm._inference import (
     ForwardBackward,
     backward_smoother,
@@ -70,9 +95,25 @@ from mlmath.hmm._inference import (
 )
 
 __all__ = [
+    "CATEGORICAL_UPDATES",
+    "GAUSSIAN_UPDATES",
+    "CategoricalHMM",
+    "CategoricalHMMParams",
+    "ConvergenceMonitor",
     "ForwardBackward",
+    "GaussianHMM",
+    "GaussianHMMParams",
+    "HMMFit",
+    "HMMPrior",
     "backward_smoother",
+    "baum_welch_step",
+    "fit_categorical_hmm",
+    "fit_gaussian_hmm",
     "forward_backward",
     "forward_filter",
+    "hmm_posteriors",
+    "hmm_viterbi",
+    "log_emissions",
+    "sample_hmm",
     "viterbi",
 ]

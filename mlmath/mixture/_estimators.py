@@ -16,12 +16,18 @@ from mlmath._estimator import (
     Estimator,
     InvalidParameterError,
     check_choice,
+    check_enough_samples,
     check_features,
+    check_gaussian_prior_fields,
+    check_gaussian_prior_for_fit,
     check_int,
     check_n_features,
     check_positive,
+    check_positive_definite,
     check_sample_weight,
     check_scalar_for_fit,
+    concrete_initial_array,
+    default_key,
     python_scalar,
 )
 from mlmath._validation import concrete_value
@@ -46,50 +52,6 @@ from mlmath.mixture._kmeans import (
     kmeans_transform,
     lloyd,
 )
-
-
-def _default_key(key: Array | None) -> Array:
-    """The key a fit uses: the one given, else ``jax.random.key(0)`` (deterministic)."""
-    return jax.random.key(0) if key is None else key
-
-
-def _check_no_samples_short(X: Array, needed: int, name: str, owner: str) -> None:
-    if X.shape[0] < needed:
-        raise ValueError(
-            f"{owner}: X has {X.shape[0]} samples, fewer than {name}={needed}; a fit needs at "
-            f"least one sample per {'component' if name == 'n_components' else 'cluster'}"
-        )
-
-
-def _concrete_array(value: Any, name: str, owner: str, shape: tuple[int, ...]) -> np.ndarray | None:
-    """A concrete initial value as a finite float array of ``shape``, or ``None`` when it
-    is traced (its shape is still checked)."""
-    if value is None:
-        return None
-    got = tuple(np.shape(value)) if not hasattr(value, "shape") else tuple(value.shape)
-    if got != shape:
-        raise ValueError(f"{owner}: {name} must have shape {shape}, got {got}")
-    concrete = concrete_value(value)
-    if concrete is None:
-        return None
-    concrete = np.asarray(concrete, dtype=np.float64)
-    if not np.all(np.isfinite(concrete)):
-        raise ValueError(f"{owner}: {name} contains NaN or inf")
-    return concrete
-
-
-def _check_precisions(precisions: np.ndarray, covariance_type: str, owner: str) -> None:
-    if covariance_type in ("diag", "spherical"):
-        if np.any(precisions <= 0):
-            raise ValueError(f"{owner}: precisions_init must be positive, got minimum "
-                             f"{precisions.min()}")
-        return
-    matrices = precisions.reshape((-1,) + precisions.shape[-2:])
-    for index, matrix in enumerate(matrices):
-        if not np.allclose(matrix, matrix.T, rtol=1e-6, atol=1e-10 * np.abs(matrix).max()):
-            raise ValueError(f"{owner}: precisions_init[{index}] is not symmetric")
-        if np.linalg.eigvalsh(matrix).min() <= 0:
-            raise ValueError(f"{owner}: precisions_init[{index}] is not positive definite")
 
 
 @partial(jax.jit, static_argnames=("covariance_type",))
@@ -180,16 +142,8 @@ class GaussianMixture(Estimator):
                 raise InvalidParameterError(
                     f"{owner}: weight_concentration_prior must be >= 1 (a Dirichlet whose "
                     f"mode is inside the simplex), got {self.weight_concentration_prior!r}")
-        if (self.mean_prior is None) != (self.mean_precision_prior is None):
-            raise InvalidParameterError(
-                f"{owner}: mean_prior and mean_precision_prior go together: give both or "
-                "neither")
-        if self.mean_precision_prior is not None:
-            check_positive("mean_precision_prior", self.mean_precision_prior, owner=owner)
-        if (self.covariance_prior is None) != (self.degrees_of_freedom_prior is None):
-            raise InvalidParameterError(
-                f"{owner}: covariance_prior and degrees_of_freedom_prior go together: give "
-                "both or neither")
+        check_gaussian_prior_fields(owner, self.mean_prior, self.mean_precision_prior,
+                                    self.covariance_prior, self.degrees_of_freedom_prior)
         if self.weights_init is not None:
             weights = concrete_value(self.weights_init)
             if weights is not None and (weights.shape != (self.n_components,)
@@ -203,28 +157,8 @@ class GaussianMixture(Estimator):
         if all(value is None for value in (self.weight_concentration_prior,
                                            self.mean_precision_prior, self.covariance_prior)):
             return None
-        if self.mean_prior is not None:
-            shape = tuple(np.shape(self.mean_prior))
-            if shape not in ((), (d,)):
-                raise ValueError(f"{owner}: mean_prior must be a scalar or ({d},), got {shape}")
-        if self.degrees_of_freedom_prior is not None:
-            dof = concrete_value(self.degrees_of_freedom_prior)
-            if dof is not None and not float(dof) > d - 1:
-                raise ValueError(f"{owner}: degrees_of_freedom_prior must be > n_features - 1 "
-                                 f"= {d - 1}, got {self.degrees_of_freedom_prior!r}")
-        if self.covariance_prior is not None:
-            covariance = concrete_value(self.covariance_prior)
-            shape = tuple(np.shape(self.covariance_prior))
-            if shape not in ((), (d,), (d, d)):
-                raise ValueError(f"{owner}: covariance_prior must be a scalar, ({d},) or "
-                                 f"({d}, {d}), got {shape}")
-            if covariance is not None:
-                matrix = (np.diag(np.broadcast_to(covariance, (d,))) if covariance.ndim < 2
-                          else covariance)
-                if (not np.all(np.isfinite(matrix)) or not np.allclose(matrix, matrix.T)
-                        or np.linalg.eigvalsh(matrix).min() <= 0):
-                    raise ValueError(f"{owner}: covariance_prior must be positive definite "
-                                     "(a positive scalar or vector, or an SPD matrix)")
+        check_gaussian_prior_for_fit(owner, d, self.mean_prior, self.covariance_prior,
+                                     self.degrees_of_freedom_prior)
         return GaussianMixturePrior(self.weight_concentration_prior, self.mean_prior,
                                     self.mean_precision_prior, self.covariance_prior,
                                     self.degrees_of_freedom_prior)
@@ -236,16 +170,17 @@ class GaussianMixture(Estimator):
         X = check_features(X, owner)
         d = X.shape[1]
         K = self.n_components
-        _check_no_samples_short(X, K, "n_components", owner)
+        check_enough_samples(X.shape[0], K, "n_components", "component", owner)
         for name in ("tol", "reg_covar"):
             check_scalar_for_fit(name, getattr(self, name), owner)
-        _concrete_array(self.means_init, "means_init", owner, (K, d))
-        precisions = _concrete_array(self.precisions_init, "precisions_init", owner,
+        concrete_initial_array(self.means_init, "means_init", owner, (K, d))
+        precisions = concrete_initial_array(self.precisions_init, "precisions_init", owner,
                                      _precisions_cholesky_shape(self.covariance_type, K, d))
         if precisions is not None:
-            _check_precisions(precisions, self.covariance_type, owner)
+            check_positive_definite(precisions, "precisions_init",
+                                    self.covariance_type in ("diag", "spherical"), owner)
         fit = fit_gaussian_mixture(
-            _default_key(key), X, K, covariance_type=self.covariance_type,
+            default_key(key), X, K, covariance_type=self.covariance_type,
             init_params=self.init_params, max_iter=self.max_iter, n_init=self.n_init,
             tol=self.tol, reg_covar=self.reg_covar, prior=self._prior(d, owner),
             weights_init=self.weights_init, means_init=self.means_init,
@@ -361,17 +296,17 @@ class KMeans(Estimator):
         owner = type(self).__name__
         X = check_features(X, owner)
         n, d = X.shape
-        _check_no_samples_short(X, self.n_clusters, "n_clusters", owner)
+        check_enough_samples(X.shape[0], self.n_clusters, "n_clusters", "cluster", owner)
         check_scalar_for_fit("tol", self.tol, owner)
         weights = None
         if sample_weight is not None:
             weights = check_sample_weight(sample_weight, n, X.dtype, owner)
         if self.init_centers is not None:
-            _concrete_array(self.init_centers, "init_centers", owner, (self.n_clusters, d))
+            concrete_initial_array(self.init_centers, "init_centers", owner, (self.n_clusters, d))
             fit = lloyd(X, jnp.asarray(self.init_centers, X.dtype), max_iter=self.max_iter,
                         tol=self.tol, sample_weight=weights)
         else:
-            fit = kmeans(_default_key(key), X, self.n_clusters, init=self.init,
+            fit = kmeans(default_key(key), X, self.n_clusters, init=self.init,
                          n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
                          sample_weight=weights)
         return self._fitted(cluster_centers_=fit.centers, labels_=fit.labels,

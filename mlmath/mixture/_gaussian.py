@@ -211,10 +211,47 @@ def _e_step(weights, means, precisions, X, covariance_type):
 
 
 @jit(static_argnames=("covariance_type",))
+def gaussian_log_density(X: ArrayLike, means: ArrayLike, precisions_cholesky: ArrayLike, *,
+                         covariance_type: str = "full") -> Array:
+    r"""The Gaussian log-densities :math:`\log\mathcal N(x_i;\mu_k,\Sigma_k)`, ``(n, K)``,
+    of every row of ``X (n, d)`` under each of ``K`` Gaussians given by ``means (K, d)``
+    and the Cholesky factors of their precisions (shaped by ``covariance_type``, see the
+    module docstring).
+
+    This is a batched ``MultivariateNormal.log_prob`` shaped for matrix products: the
+    whitened differences :math:`P_k^\top(x_i - \mu_k)` of a block of rows are one batched
+    product per block (no triangular solve, no inverse, no determinant formed), and the
+    ``(n, K, d)`` intermediates never span more than a block of rows. Differences are exact,
+    so data far from the origin lose no accuracy. A component whose factor has a
+    non-positive diagonal entry gives NaN (``log`` of it), never a plausible number.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.mixture import gaussian_log_density
+        >>> log_density = gaussian_log_density(jnp.array([[0.0]]), jnp.array([[0.0], [2.0]]),
+        ...                                    jnp.ones(2), covariance_type="spherical")
+        >>> [round(float(v), 3) for v in log_density[0]]
+        [-0.919, -2.919]
+    """
+    X = as_float(X, "X")
+    means = as_float(means, "means", X.dtype)
+    precisions = as_float(precisions_cholesky, "precisions_cholesky", X.dtype)
+    _check_params(GaussianMixtureParams(jnp.zeros(means.shape[:1], X.dtype), means,
+                                        precisions), X, covariance_type,
+                  "gaussian_log_density")
+    K, d = means.shape
+
+    def block(Xb):
+        return _component_log_density(Xb, means, precisions, covariance_type)
+
+    return _linalg.map_over_row_blocks(block, (X,), width=_block_width(K, d))
+
+
+@jit(static_argnames=("covariance_type",))
 def component_log_prob(params: GaussianMixtureParams, X: ArrayLike, *,
                        covariance_type: str = "full") -> Array:
     r"""The joint log-densities :math:`\log \pi_k + \log\mathcal N(x_i;\mu_k,\Sigma_k)`,
-    ``(n, K)``, for ``X (n, d)``.
+    ``(n, K)``, for ``X (n, d)`` (:func:`gaussian_log_density` plus the log-weights).
 
     Example:
         >>> import jax.numpy as jnp
@@ -227,12 +264,8 @@ def component_log_prob(params: GaussianMixtureParams, X: ArrayLike, *,
     """
     X = as_float(X, "X")
     weights, means, precisions = _check_params(params, X, covariance_type, "component_log_prob")
-    K, d = means.shape
-
-    def block(Xb):
-        return jnp.log(weights) + _component_log_density(Xb, means, precisions, covariance_type)
-
-    return _linalg.map_over_row_blocks(block, (X,), width=_block_width(K, d))
+    return jnp.log(weights) + gaussian_log_density(X, means, precisions,
+                                                   covariance_type=covariance_type)
 
 
 @jit(static_argnames=("covariance_type",))
@@ -401,6 +434,33 @@ def precisions_cholesky_from_precisions(precisions: ArrayLike, *,
     if covariance_type in ("diag", "spherical"):
         return jnp.sqrt(precisions)
     return _upper_cholesky(precisions)
+
+
+@jit(static_argnames=("covariance_type",))
+def covariances_from_precisions_cholesky(precisions_cholesky: ArrayLike, *,
+                                         covariance_type: str = "full") -> Array:
+    r"""The covariances :math:`\Sigma = (PP^\top)^{-1} = P^{-\top}P^{-1}` from Cholesky
+    factors of precisions (one triangular solve with the identity, no general inverse;
+    :math:`1/P^2` for ``diag`` and ``spherical``). A factor with a zero on its diagonal
+    gives ``inf`` or NaN, never a plausible matrix.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.mixture import (covariances_from_precisions_cholesky,
+        ...                             precisions_cholesky_from_covariances)
+        >>> covariance = jnp.array([[[2.0, 0.5], [0.5, 1.0]]])
+        >>> factor = precisions_cholesky_from_covariances(covariance)
+        >>> covariances_from_precisions_cholesky(factor).round(5).tolist()
+        [[[2.0, 0.5], [0.5, 1.0]]]
+    """
+    precisions = jnp.asarray(precisions_cholesky)
+    _check_covariance_type(covariance_type, "covariances_from_precisions_cholesky")
+    if covariance_type in ("diag", "spherical"):
+        return 1.0 / (precisions * precisions)
+    eye = jnp.broadcast_to(jnp.eye(precisions.shape[-1], dtype=precisions.dtype),
+                           precisions.shape)
+    inverse = _linalg.solve_triangular(precisions, eye, lower=False)
+    return jnp.swapaxes(inverse, -1, -2) @ inverse
 
 
 def _m_step(X, responsibilities, sample_weight, covariance_type, reg_covar, prior):
@@ -743,12 +803,53 @@ def fit_gaussian_mixture(
     return fit._replace(params=params)
 
 
+@jit(static_argnames=("covariance_type",))
+def sample_gaussian_components(key: Array, means: ArrayLike, precisions_cholesky: ArrayLike,
+                               components: ArrayLike, *,
+                               covariance_type: str = "full") -> Array:
+    r"""One draw from the Gaussian of each entry of ``components (n,)`` (integer indices
+    into ``means (K, d)`` and ``precisions_cholesky``): ``(n, d)`` points
+    :math:`\mu_c + P_c^{-\top} z`, :math:`z \sim \mathcal N(0, I)` (a triangular solve, no
+    inverse). The emission step of sampling a mixture or a Gaussian hidden Markov model.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from mlmath.mixture import sample_gaussian_components
+        >>> X = sample_gaussian_components(jax.random.key(0), jnp.array([[5.0], [-5.0]]),
+        ...                                jnp.array([100.0, 100.0]), jnp.array([1, 0, 1]),
+        ...                                covariance_type="spherical")
+        >>> X[:, 0].round(0).tolist()
+        [-5.0, 5.0, -5.0]
+    """
+    means = as_float(means, "means")
+    precisions = as_float(precisions_cholesky, "precisions_cholesky", means.dtype)
+    _check_params(GaussianMixtureParams(jnp.zeros(means.shape[:1], means.dtype), means,
+                                        precisions), None, covariance_type,
+                  "sample_gaussian_components")
+    components = jnp.asarray(components)
+    if components.ndim != 1 or not jnp.issubdtype(components.dtype, jnp.integer):
+        raise ValueError(f"sample_gaussian_components: components must be a 1-D integer "
+                         f"array, got shape {components.shape} and dtype {components.dtype}")
+    d = means.shape[1]
+    z = jax.random.normal(key, (components.shape[0], d), means.dtype)
+    # the offsets solve P^T y = z, P^T lower triangular
+    if covariance_type == "full":
+        offsets = _linalg.solve_triangular(jnp.swapaxes(precisions[components], -1, -2),
+                                           z[:, :, None], lower=True)[:, :, 0]
+    elif covariance_type == "tied":
+        offsets = _linalg.solve_triangular(precisions.T, z.T, lower=True).T
+    elif covariance_type == "diag":
+        offsets = z / precisions[components]
+    else:
+        offsets = z / precisions[components][:, None]
+    return means[components] + offsets
+
+
 @jit(static_argnames=("n_samples", "covariance_type"))
 def sample_gaussian_mixture(key: Array, params: GaussianMixtureParams, n_samples: int, *,
                             covariance_type: str = "full") -> tuple[Array, Array]:
     r"""Draw ``n_samples`` points: ``(X (n, d), components (n,))``, the component of each
-    drawn from the weights and the point :math:`\mu_k + P_k^{-\top} z`,
-    :math:`z \sim \mathcal N(0, I)` (a triangular solve, no inverse).
+    drawn from the weights and the point from it (:func:`sample_gaussian_components`).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -762,21 +863,12 @@ def sample_gaussian_mixture(key: Array, params: GaussianMixtureParams, n_samples
     """
     weights, means, precisions = _check_params(params, None, covariance_type,
                                                "sample_gaussian_mixture")
-    d = means.shape[1]
     component_key, normal_key = jax.random.split(key)
-    components = jax.random.categorical(component_key, jnp.log(weights), shape=(n_samples,))
-    z = jax.random.normal(normal_key, (n_samples, d), means.dtype)
-    # the offsets solve P^T y = z, P^T lower triangular
-    if covariance_type == "full":
-        offsets = _linalg.solve_triangular(jnp.swapaxes(precisions[components], -1, -2),
-                                           z[:, :, None], lower=True)[:, :, 0]
-    elif covariance_type == "tied":
-        offsets = _linalg.solve_triangular(precisions.T, z.T, lower=True).T
-    elif covariance_type == "diag":
-        offsets = z / precisions[components]
-    else:
-        offsets = z / precisions[components][:, None]
-    return means[components] + offsets, components.astype(jnp.int32)
+    components = jax.random.categorical(component_key, jnp.log(weights),
+                                        shape=(n_samples,)).astype(jnp.int32)
+    points = sample_gaussian_components(normal_key, means, precisions, components,
+                                        covariance_type=covariance_type)
+    return points, components
 
 
 def _n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
