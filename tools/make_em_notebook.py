@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 CELLS: list[tuple[str, str]] = [
-    ("markdown", r"""# When something is hidden: EM for mixtures (and k-means as its hard limit)
+    ("markdown", r"""# When something is hidden: EM for mixtures, k-means as its hard limit, and hidden Markov models
 
 A Gaussian mixture explains each point $x_i$ by a component $z_i$ nobody observed:
 $p(x) = \sum_k \pi_k\,\mathcal N(x;\mu_k,\Sigma_k)$. Maximizing $\sum_i \log p(x_i)$ directly
@@ -106,6 +106,55 @@ axes[1].scatter(*np.asarray(gmm.means_).T, marker="x", s=100, c="k")
 axes[1].set_title("Gaussian mixture (soft, with covariances)")
 plt.show()
 print("inertia:", round(float(kmeans.inertia_), 2))"""),
+    ("markdown", r"""## 3. Hidden labels with a memory: the occasionally dishonest casino
+
+A casino rolls a fair die, but now and then swaps in a loaded one (a six half the time) and
+keeps it for a while. We see only the rolls. The hidden state (fair or loaded) is no longer
+drawn afresh for every roll, as a mixture's label is: it follows a **Markov chain**, so the
+model is a *hidden Markov model*. Its E-step is the **forward–backward** algorithm (the
+posterior of every hidden state given the whole sequence, in log space), its M-step counts
+expected transitions and emissions: that is **Baum–Welch**, EM for HMMs. The most probable
+state *path* is a different question, answered by **Viterbi**."""),
+    ("code", r"""from mlmath import CategoricalHMM, hmm
+
+fair, loaded = np.full(6, 1 / 6), np.array([0.1] * 5 + [0.5])
+casino = hmm.CategoricalHMMParams(initial=jnp.array([1.0, 0.0]),
+                                  transition=jnp.array([[0.95, 0.05], [0.10, 0.90]]),
+                                  emission=jnp.asarray(np.stack([fair, loaded]), jnp.float32))
+rolls, dice = hmm.sample_hmm(jax.random.key(7), casino, 600)
+print("rolls:", "".join(str(int(r) + 1) for r in rolls[:60]), "...")
+print("loaded for", int(dice.sum()), "of", len(dice), "rolls")"""),
+    ("markdown", r"""Fit a two-state model by Baum–Welch from a random start (the states come out in either
+order, so we call "loaded" the state whose six is likelier). The log-likelihood never goes
+down, and the fitted transition and emission probabilities come close to the casino's."""),
+    ("code", r"""model = CategoricalHMM(n_components=2, n_features=6, n_iter=500, tol=1e-6).fit(
+    rolls, key=jax.random.key(3))
+history = model.monitor_.history
+assert np.all(np.diff(history) >= -1e-3), "Baum-Welch never lowers the log-likelihood"
+print("converged:", bool(model.converged_), "in", model.monitor_.iter, "steps")
+loaded_state = int(np.argmax(np.asarray(model.emissionprob_)[:, 5]))
+print("P(six | loaded state) =", round(float(model.emissionprob_[loaded_state, 5]), 3))
+print("transitions:\n", np.round(np.asarray(model.transmat_), 3))
+plt.plot(history, marker=".")
+plt.xlabel("Baum-Welch step"); plt.ylabel("log-likelihood")
+plt.show()"""),
+    ("markdown", r"""The posterior $p(\text{loaded at } t \mid \text{all rolls})$ (forward–backward, from the
+fitted model) against the truth (shaded), and the Viterbi path: the single most probable
+sequence of dice, which switches only when the evidence outweighs the cost of a
+transition."""),
+    ("code", r"""posterior = np.asarray(model.predict_proba(rolls))[:, loaded_state]
+path = np.asarray(model.predict(rolls)) == loaded_state
+t = np.arange(len(rolls))
+fig, ax = plt.subplots(figsize=(14, 3.5))
+ax.fill_between(t, 0, np.asarray(dice), step="mid", color="0.85", label="truly loaded")
+ax.plot(t, posterior, lw=1.2, label="posterior P(loaded)")
+ax.step(t, path * 1.05, where="mid", lw=1.2, label="Viterbi path (loaded = 1)")
+ax.set_xlabel("roll"); ax.set_ylim(-0.05, 1.15); ax.legend(loc="upper right")
+plt.show()
+true_path, _ = hmm.hmm_viterbi(casino, rolls)  # decoding with the casino's own parameters
+print("Viterbi agrees with the truth on", f"{np.mean(path == np.asarray(dice, bool)):.0%}",
+      "of the rolls (with the casino's true parameters:",
+      f"{np.mean(np.asarray(true_path) == np.asarray(dice)):.0%})")"""),
 ]
 
 
