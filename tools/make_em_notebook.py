@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 CELLS: list[tuple[str, str]] = [
-    ("markdown", r"""# When something is hidden: EM for mixtures, k-means as its hard limit, and hidden Markov models
+    ("markdown", r"""# When something is hidden: EM for mixtures, k-means, hidden Markov models
 
 A Gaussian mixture explains each point $x_i$ by a component $z_i$ nobody observed:
 $p(x) = \sum_k \pi_k\,\mathcal N(x;\mu_k,\Sigma_k)$. Maximizing $\sum_i \log p(x_i)$ directly
@@ -111,9 +111,9 @@ print("inertia:", round(float(kmeans.inertia_), 2))"""),
 A casino rolls a fair die, but now and then swaps in a loaded one (a six half the time) and
 keeps it for a while. We see only the rolls. The hidden state (fair or loaded) is no longer
 drawn afresh for every roll, as a mixture's label is: it follows a **Markov chain**, so the
-model is a *hidden Markov model*. Its E-step is the **forward–backward** algorithm (the
+model is a *hidden Markov model*. Its E-step is the **forward-backward** algorithm (the
 posterior of every hidden state given the whole sequence, in log space), its M-step counts
-expected transitions and emissions: that is **Baum–Welch**, EM for HMMs. The most probable
+expected transitions and emissions: that is **Baum-Welch**, EM for HMMs. The most probable
 state *path* is a different question, answered by **Viterbi**."""),
     ("code", r"""from mlmath import CategoricalHMM, hmm
 
@@ -124,8 +124,8 @@ casino = hmm.CategoricalHMMParams(initial=jnp.array([1.0, 0.0]),
 rolls, dice = hmm.sample_hmm(jax.random.key(7), casino, 600)
 print("rolls:", "".join(str(int(r) + 1) for r in rolls[:60]), "...")
 print("loaded for", int(dice.sum()), "of", len(dice), "rolls")"""),
-    ("markdown", r"""Fit a two-state model by Baum–Welch from a random start (the states come out in either
-order, so we call "loaded" the state whose six is likelier). The log-likelihood never goes
+    ("markdown", r"""Fit a two-state model by Baum-Welch from a random start (the states come out in
+either order, so we call "loaded" the state whose six is likelier). The log-likelihood never goes
 down, and the fitted transition and emission probabilities come close to the casino's."""),
     ("code", r"""model = CategoricalHMM(n_components=2, n_features=6, n_iter=500, tol=1e-6).fit(
     rolls, key=jax.random.key(3))
@@ -138,8 +138,8 @@ print("transitions:\n", np.round(np.asarray(model.transmat_), 3))
 plt.plot(history, marker=".")
 plt.xlabel("Baum-Welch step"); plt.ylabel("log-likelihood")
 plt.show()"""),
-    ("markdown", r"""The posterior $p(\text{loaded at } t \mid \text{all rolls})$ (forward–backward, from the
-fitted model) against the truth (shaded), and the Viterbi path: the single most probable
+    ("markdown", r"""The posterior $p(\text{loaded at } t \mid \text{all rolls})$ (forward-backward,
+from the fitted model) against the truth (shaded), and the Viterbi path: the single most probable
 sequence of dice, which switches only when the evidence outweighs the cost of a
 transition."""),
     ("code", r"""posterior = np.asarray(model.predict_proba(rolls))[:, loaded_state]
