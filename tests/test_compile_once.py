@@ -316,7 +316,8 @@ CALLS = {
                                               lengths=jnp.array([6, 4 + s]), reg_covar=0.1),
     "hmm.fit_categorical_hmm":
         lambda s: lambda: hmm.fit_categorical_hmm(jax.random.key(s), jnp.array([0, 1, 1, s, 0]),
-                                                  2, 2, n_iter=3),
+                                                  2, 2, n_iter=3,
+                                                  emission_init=_simplex(s, 2, 2)),
     "hmm.fit_gaussian_hmm":
         lambda s: lambda: hmm.fit_gaussian_hmm(jax.random.key(s), _normal(s, 12, 2), 2,
                                                n_iter=3, tol=0.1 + s),

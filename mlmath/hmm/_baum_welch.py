@@ -26,7 +26,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from mlmath._jit import jit
-from mlmath._validation import as_float
+from mlmath._validation import as_float, float_dtype_of
 from mlmath.hmm._inference import forward_backward, viterbi
 from mlmath.mixture import (
     COVARIANCE_TYPES,
@@ -547,9 +547,10 @@ def fit_categorical_hmm(
     ``X`` holds integer codes in ``[0, n_categories)``: ``(T,)``, or a padded batch
     ``(S, T)`` with ``lengths (S,)``. Unless given, the start and transition probabilities
     start uniform and each state's emission row at random (uniform draws from ``key``,
-    normalized), as hmmlearn does. EM runs until the objective (total log-likelihood plus
-    log prior) changes by less than ``tol`` (absolute, hmmlearn's rule) or ``n_iter``
-    steps are taken; ``converged`` is false then, and when the objective is not finite
+    normalized), as hmmlearn does; the parameters have the floating dtype of the initial
+    values given (the default float when none is). EM runs until the objective (total
+    log-likelihood plus log prior) changes by less than ``tol`` (absolute, hmmlearn's rule)
+    or ``n_iter`` steps are taken; ``converged`` is false then, and when the objective is not finite
     (impossible data, NaN), in which case the last finite parameters are kept.
 
     Example:
@@ -567,7 +568,9 @@ def fit_categorical_hmm(
     _check_prior(prior, False, owner)
     update = _check_update(update, CATEGORICAL_UPDATES, owner)
     X, lengths = _batched(_codes(X, owner), lengths, 0, owner)
-    dtype = jnp.result_type(float)
+    given = [jnp.asarray(value) for value in (initial_init, transition_init, emission_init)
+             if value is not None]
+    dtype = float_dtype_of(*given)
     K, M = n_states, n_categories
     initial, transition = _uniform_chain(K, dtype, initial_init, transition_init, owner)
     draws = jax.random.uniform(key, (K, M), dtype)
