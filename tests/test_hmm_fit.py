@@ -553,3 +553,11 @@ def test_one_sequence_and_lengths_agree():
     np.testing.assert_allclose(float(model.score(X, [50, 50])), total, rtol=RTOL * 10)
     np.testing.assert_array_equal(model.predict(X, [50, 50]),
                                   np.concatenate([model.predict(piece) for piece in pieces]))
+
+
+def test_pure_fits_name_their_bad_arguments():
+    codes = jnp.asarray(_symbols()[:20])
+    with pytest.raises(ValueError, match="n_categories must be an int >= 1"):
+        hmm.fit_categorical_hmm(jax.random.key(0), codes, 2, 0)
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        hmm.fit_gaussian_hmm(jax.random.key(0), jnp.zeros((20, 2)), 2, covariance_type="x")

@@ -29,9 +29,9 @@ from mlmath._jit import jit
 from mlmath._validation import as_float, float_dtype_of
 from mlmath.hmm._inference import forward_backward, viterbi
 from mlmath.mixture import (
-    COVARIANCE_TYPES,
     GaussianMixtureParams,
     GaussianMixturePrior,
+    covariance_shape,
     gaussian_log_density,
     kmeans,
     log_prior,
@@ -106,12 +106,6 @@ class HMMFit(NamedTuple):
 # checks and layout (trace time)
 
 
-def _check_covariance_type(covariance_type: str, owner: str) -> None:
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(f"{owner}: covariance_type must be one of {list(COVARIANCE_TYPES)}, "
-                         f"got {covariance_type!r}")
-
-
 def _check_update(update: str | None, allowed: str, owner: str) -> str:
     if update is None:
         return allowed
@@ -174,7 +168,7 @@ def _check_categorical(params: CategoricalHMMParams, owner: str):
 
 
 def _check_gaussian(params: GaussianHMMParams, covariance_type: str, owner: str, d=None):
-    _check_covariance_type(covariance_type, owner)
+    covariance_shape(covariance_type, 1, 1, owner)  # the type, before any shape
     initial, transition, K = _check_chain(params, owner)
     means = jnp.asarray(params.means)
     precisions = jnp.asarray(params.precisions_cholesky)
@@ -182,8 +176,7 @@ def _check_gaussian(params: GaussianHMMParams, covariance_type: str, owner: str,
         raise ValueError(f"{owner}: params.means must be (K, d) with K = {K}"
                          f"{'' if d is None else f' and d = {d}'}, got {means.shape}")
     d = means.shape[1]
-    expected = {"full": (K, d, d), "tied": (d, d), "diag": (K, d),
-                "spherical": (K,)}[covariance_type]
+    expected = covariance_shape(covariance_type, K, d, owner)
     if precisions.shape != expected:
         raise ValueError(f"{owner}: params.precisions_cholesky must have shape {expected} for "
                          f"covariance_type={covariance_type!r}, got {precisions.shape}")
@@ -512,8 +505,8 @@ def _em(params, X, lengths, n_iter, tol, covariance_type, reg_covar, prior, upda
     return HMMFit(params, objective, n_done, converged, history)
 
 
-def _check_fit_arguments(owner: str, n_states: int, n_iter: int) -> None:
-    for name, value in (("n_states", n_states), ("n_iter", n_iter)):
+def _check_fit_arguments(owner: str, **counts: int) -> None:
+    for name, value in counts.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{owner}: {name} must be an int >= 1, got {value!r}")
 
@@ -563,8 +556,7 @@ def fit_categorical_hmm(
         (True, [0.75, 0.8])
     """
     owner = "fit_categorical_hmm"
-    _check_fit_arguments(owner, n_states, n_iter)
-    _check_fit_arguments(owner, n_categories, 1)
+    _check_fit_arguments(owner, n_states=n_states, n_categories=n_categories, n_iter=n_iter)
     _check_prior(prior, False, owner)
     update = _check_update(update, CATEGORICAL_UPDATES, owner)
     X, lengths = _batched(_codes(X, owner), lengths, 0, owner)
@@ -628,8 +620,8 @@ def fit_gaussian_hmm(
         (True, [0.0, 5.0])
     """
     owner = "fit_gaussian_hmm"
-    _check_fit_arguments(owner, n_states, n_iter)
-    _check_covariance_type(covariance_type, owner)
+    _check_fit_arguments(owner, n_states=n_states, n_iter=n_iter)
+    covariance_shape(covariance_type, 1, 1, owner)
     _check_prior(prior, True, owner)
     update = _check_update(update, GAUSSIAN_UPDATES, owner)
     X, lengths = _batched(as_float(X, "X"), lengths, 1, owner)
@@ -642,8 +634,7 @@ def fit_gaussian_hmm(
     means = _initial_value(means_init, (K, d), dtype, "means_init", owner, None)
     if means is None:
         means = kmeans(key, flat, K, sample_weight=weights).centers
-    shape = {"full": (K, d, d), "tied": (d, d), "diag": (K, d),
-             "spherical": (K,)}[covariance_type]
+    shape = covariance_shape(covariance_type, K, d, owner)
     covariances = _initial_value(covariances_init, shape, dtype, "covariances_init", owner, None)
     if covariances is None:
         covariance = _data_covariance(flat, weights) + reg_covar * jnp.eye(d, dtype=dtype)

@@ -54,6 +54,7 @@ from mlmath.hmm._baum_welch import (
 from mlmath.mixture import (
     COVARIANCE_TYPES,
     GaussianMixturePrior,
+    covariance_shape,
     covariances_from_precisions_cholesky,
 )
 
@@ -481,8 +482,7 @@ class GaussianHMM(_HMM):
         check_scalar_for_fit("min_covar", self.min_covar, owner)
         K = self.n_components
         concrete_initial_array(self.means_init, "means_init", owner, (K, d))
-        shape = {"full": (K, d, d), "tied": (d, d), "diag": (K, d),
-                 "spherical": (K,)}[self.covariance_type]
+        shape = covariance_shape(self.covariance_type, K, d, owner)
         covariances = concrete_initial_array(self.covars_init, "covars_init", owner, shape)
         if covariances is not None:
             check_positive_definite(covariances, "covars_init",

@@ -38,8 +38,8 @@ from mlmath.mixture._gaussian import (
     GaussianMixturePrior,
     _n_parameters,
     _precision_matrices,
-    _precisions_cholesky_shape,
     component_log_prob,
+    covariance_shape,
     e_step,
     fit_gaussian_mixture,
     sample_gaussian_mixture,
@@ -175,7 +175,7 @@ class GaussianMixture(Estimator):
             check_scalar_for_fit(name, getattr(self, name), owner)
         concrete_initial_array(self.means_init, "means_init", owner, (K, d))
         precisions = concrete_initial_array(self.precisions_init, "precisions_init", owner,
-                                     _precisions_cholesky_shape(self.covariance_type, K, d))
+                                     covariance_shape(self.covariance_type, K, d))
         if precisions is not None:
             check_positive_definite(precisions, "precisions_init",
                                     self.covariance_type in ("diag", "spherical"), owner)

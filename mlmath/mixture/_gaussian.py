@@ -120,10 +120,19 @@ def _check_covariance_type(covariance_type: str, owner: str) -> None:
         )
 
 
-def _precisions_cholesky_shape(covariance_type: str, n_components: int,
-                              n_features: int) -> tuple[int, ...]:
-    """The shape of ``precisions_cholesky`` (and of covariances) for a covariance type."""
-    _check_covariance_type(covariance_type, "GaussianMixture")
+def covariance_shape(covariance_type: str, n_components: int, n_features: int,
+                     owner: str = "covariance_shape") -> tuple[int, ...]:
+    """The shape of ``precisions_cholesky`` and of the covariances of ``n_components``
+    Gaussians in ``n_features`` dimensions: ``(K, d, d)`` full, ``(d, d)`` tied, ``(K, d)``
+    diag, ``(K,)`` spherical. An unknown ``covariance_type`` raises ``ValueError`` naming
+    ``owner``.
+
+    Example:
+        >>> from mlmath.mixture import covariance_shape
+        >>> covariance_shape("diag", 3, 2), covariance_shape("tied", 3, 2)
+        ((3, 2), (2, 2))
+    """
+    _check_covariance_type(covariance_type, owner)
     return {"full": (n_components, n_features, n_features),
             "tied": (n_features, n_features),
             "diag": (n_components, n_features),
@@ -140,7 +149,7 @@ def _check_params(params: GaussianMixtureParams, X: Array | None, covariance_typ
             f"{means.shape} and {weights.shape}"
         )
     K, d = means.shape
-    expected = _precisions_cholesky_shape(covariance_type, K, d)
+    expected = covariance_shape(covariance_type, K, d)
     if precisions.shape != expected:
         raise ValueError(
             f"{owner}: params.precisions_cholesky must have shape {expected} for "
@@ -687,7 +696,7 @@ def _single_fit(key, X, sample_weight, n_components, covariance_type, init_param
         params, covariances = _m_step(X, resp, sample_weight, covariance_type, reg_covar, prior)
     else:
         params = GaussianMixtureParams(jnp.zeros(K, dtype), jnp.zeros((K, d), dtype),
-                                       jnp.zeros(_precisions_cholesky_shape(
+                                       jnp.zeros(covariance_shape(
                                            covariance_type, K, d), dtype))
         covariances = params.precisions_cholesky
     if weights_init is not None:
@@ -784,7 +793,7 @@ def fit_gaussian_mixture(
     weights_init = _check_init("weights_init", weights_init, (K,), X.dtype)
     means_init = _check_init("means_init", means_init, (K, d), X.dtype)
     precisions_init = _check_init("precisions_init", precisions_init,
-                                  _precisions_cholesky_shape(covariance_type, K, d), X.dtype)
+                                  covariance_shape(covariance_type, K, d), X.dtype)
     sample_weight = _weights_or_ones(sample_weight, X, "fit_gaussian_mixture")
     shift = _weighted_centre(X, sample_weight)
     centred = X - shift
