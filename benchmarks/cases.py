@@ -16,7 +16,7 @@ import optax
 import scipy.special
 import scipy.stats
 
-from benchmarks import estimation, first_call, mixture, sequences
+from benchmarks import decomposition, estimation, first_call, mixture, sequences
 from benchmarks._harness import Case
 from mlmath.distributions import MultivariateNormal
 from mlmath.info import kl_divergence_from_logits
@@ -152,6 +152,8 @@ ALL = {
     "gmm_restarts": mixture.restart_cases,
     "hmm_forward_backward": sequences.forward_backward_cases,
     "hmm_baum_welch_step": sequences.baum_welch_cases,
+    "pca_fit": decomposition.pca_cases,
+    "truncated_svd_fit": decomposition.truncated_svd_cases,
     # no reference library: a FirstCallCase, run in fresh processes and reported in a
     # table of its own (benchmarks/first_call.py)
     first_call.NAME: first_call.cases,

@@ -7,6 +7,7 @@ map of the package.
 
 from mlmath import (
     bayes,
+    decomposition,
     distributions,
     hmm,
     info,
@@ -19,6 +20,7 @@ from mlmath import (
 )
 from mlmath._compilation_cache import enable_compilation_cache
 from mlmath._estimator import NotFittedError
+from mlmath.decomposition import PCA, SpectralClustering, TruncatedSVD
 from mlmath.hmm import CategoricalHMM, GaussianHMM
 from mlmath.linear import GaussianNB, Lasso, LinearRegression, LogisticRegression, Ridge
 from mlmath.mixture import GaussianMixture, KMeans
@@ -26,6 +28,7 @@ from mlmath.mixture import GaussianMixture, KMeans
 __version__ = "0.1.0"
 
 __all__ = [
+    "PCA",
     "CategoricalHMM",
     "GaussianHMM",
     "GaussianMixture",
@@ -36,7 +39,10 @@ __all__ = [
     "LogisticRegression",
     "NotFittedError",
     "Ridge",
+    "SpectralClustering",
+    "TruncatedSVD",
     "bayes",
+    "decomposition",
     "distributions",
     "enable_compilation_cache",
     "hmm",

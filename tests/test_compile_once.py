@@ -28,6 +28,7 @@ from sklearn.datasets import load_iris
 import mlmath
 from mlmath import (
     bayes,
+    decomposition,
     distributions,
     hmm,
     info,
@@ -107,6 +108,10 @@ def _categorical_hmm(s):
 def _gaussian_hmm(s):
     return hmm.GaussianHMMParams(_simplex(s, 3), _simplex(s + 1, 3, 3), _normal(s, 3, 2),
                                  _uniform(s, 3, 2) + 1.0)
+
+
+def _pca_fit(s):
+    return decomposition.pca(_normal(s, 9, 3), 2)
 
 
 def _prox_l1(x, step):
@@ -346,6 +351,39 @@ CALLS = {
     "distributions.solve_lower_triangular":
         lambda s: lambda: dist.solve_lower_triangular(jnp.eye(2, dtype=FLOAT) * (1.0 + s),
                                                       _normal(s, 5, 2)),
+    # linear algebra and decomposition
+    "decomposition.svd_flip": lambda s: lambda: decomposition.svd_flip(_normal(s, 5, 2),
+                                                                       _normal(s + 1, 2, 3)),
+    "decomposition.truncated_svd": lambda s: lambda: decomposition.truncated_svd(
+        _normal(s, 6, 4), 2),
+    "decomposition.randomized_svd": lambda s: lambda: decomposition.randomized_svd(
+        jax.random.key(s), _normal(s, 6, 4), 2, n_oversamples=1, n_iter=2),
+    "decomposition.low_rank_approximation":
+        lambda s: lambda: decomposition.low_rank_approximation(_normal(s, 6, 4), 2),
+    "decomposition.pinv": lambda s: lambda: decomposition.pinv(_normal(s, 6, 4)),
+    "decomposition.power_iteration": lambda s: lambda: decomposition.power_iteration(
+        _normal(s, 4, 4), jax.random.key(s), num_iters=20),
+    "decomposition.covariance": lambda s: lambda: decomposition.covariance(_normal(s, 9, 3),
+                                                                           _uniform(s, 9)),
+    "decomposition.pca": lambda s: lambda: decomposition.pca(_normal(s, 9, 3), 2,
+                                                             solver="randomized",
+                                                             key=jax.random.key(s)),
+    "decomposition.truncate_pca": lambda s: lambda: decomposition.truncate_pca(_pca_fit(s), 1),
+    "decomposition.pca_transform":
+        lambda s: lambda: decomposition.pca_transform(_pca_fit(s), _normal(s, 4, 3)),
+    "decomposition.pca_inverse_transform": lambda s: lambda: (
+        decomposition.pca_inverse_transform(_pca_fit(s), _normal(s, 4, 2), whiten=True)),
+    "decomposition.pca_covariance": lambda s: lambda: decomposition.pca_covariance(_pca_fit(s)),
+    "decomposition.pca_log_likelihood":
+        lambda s: lambda: decomposition.pca_log_likelihood(_pca_fit(s), _normal(s, 4, 3)),
+    "decomposition.rbf_affinity":
+        lambda s: lambda: decomposition.rbf_affinity(_normal(s, 6, 2), gamma=0.5 + s),
+    "decomposition.nearest_neighbors_affinity":
+        lambda s: lambda: decomposition.nearest_neighbors_affinity(_normal(s, 6, 2), 3),
+    "decomposition.spectral_embedding": lambda s: lambda: decomposition.spectral_embedding(
+        _uniform(s, 6, 6), 2),
+    "decomposition.spectral_clustering": lambda s: lambda: decomposition.spectral_clustering(
+        jax.random.key(s), _uniform(s, 6, 6), 2, n_init=2),
     "linear.gaussian_naive_bayes_log_proba":
         lambda s: lambda: linear.gaussian_naive_bayes_log_proba(
             _normal(s, 5, 3), _normal(s, 2, 3), _uniform(s, 2, 3), _simplex(s, 2)),
@@ -519,6 +557,9 @@ ESTIMATORS = {
     "KMeans": (lambda: mlmath.KMeans(3), "clusterer"),
     "GaussianHMM": (lambda: mlmath.GaussianHMM(2, n_iter=3), "sequence"),
     "CategoricalHMM": (lambda: mlmath.CategoricalHMM(2, n_iter=3), "sequence"),
+    "PCA": (lambda: mlmath.PCA(2, whiten=True), "transformer"),
+    "TruncatedSVD": (lambda: mlmath.TruncatedSVD(2), "transformer"),
+    "SpectralClustering": (lambda: mlmath.SpectralClustering(3, n_init=2), "spectral"),
 }
 PREDICTORS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
@@ -534,6 +575,15 @@ def _estimator_round(name: str, seed: int):
         return [model.predict(data[:7]), model.score(data, [100, 50]),
                 model.predict_proba(data[:7], [3, 4]), model.decode(data[:7])[0],
                 model.predict(jnp.asarray(data[:7])), model.sample(jax.random.key(seed), 5)]
+    if kind == "transformer":
+        model = make().fit(X)
+        outputs = [model.transform(X[:7]), model.inverse_transform(model.transform(X[:7])),
+                   model.fit_transform(X), model.transform(jnp.asarray(X[:7]))]
+        if hasattr(model, "score_samples"):
+            outputs += [model.score_samples(X[:7]), model.score(X), model.get_covariance()]
+        return outputs
+    if kind == "spectral":
+        return [make().fit_predict(X), make().fit(jnp.asarray(X)).labels_]
     model = make().fit(X, y)
     if kind == "clusterer":
         outputs = [model.predict(X[:7]), model.score(X, y), model.predict(jnp.asarray(X[:7]))]
@@ -601,6 +651,9 @@ REJECTED = {
     "CategoricalHMM codes": lambda: mlmath.CategoricalHMM(2).fit(np.array([0, 1, -1, 0])),
     "CategoricalHMM transmat_init": lambda: mlmath.CategoricalHMM(
         2, transmat_init=np.array([[0.5, 0.4], [0.5, 0.5]])).fit(np.array([0, 1, 1, 0])),
+    "PCA n_components": lambda: mlmath.PCA(5).fit(_iris(0)[0]),
+    "PCA features": lambda: mlmath.PCA(2).fit(_iris(0)[0]).transform(np.zeros((3, 2))),
+    "decomposition.pinv rank": lambda: decomposition.pinv(jnp.ones(3)),
     "Ridge alpha grid without vmap": lambda: mlmath.Ridge(alpha=np.ones(2)).fit(
         np.ones((4, 2)), np.ones(4)),
 }
@@ -620,13 +673,16 @@ def test_rejected_input_leaves_no_program_behind(name):
 # ---------------------------------------------------------------------------------------
 # completeness: every public function of these modules is in the catalogue
 
-# a decorator that registers a closed form; a function of static shapes (no arrays)
-_NOT_FUNCTIONS = {"info.register_kl", "mixture.covariance_shape"}
+# a decorator that registers a closed form; functions of static shapes (no arrays); a
+# count read from concrete ratios (it sets a shape, so it runs on the host)
+_NOT_FUNCTIONS = {"info.register_kl", "mixture.covariance_shape",
+                  "decomposition.resolve_pca_solver", "decomposition.components_for_variance"}
 
 
 def _public_functions():
-    modules = {"info": info, "losses": losses, "metrics": metrics, "optim": optim,
-               "bayes": bayes, "montecarlo": montecarlo, "linear": linear,
+    modules = {"decomposition": decomposition, "info": info, "losses": losses,
+               "metrics": metrics, "optim": optim, "bayes": bayes, "montecarlo": montecarlo,
+               "linear": linear,
                "distributions": distributions, "mixture": mixture, "hmm": hmm}
     names = []
     for prefix, module in modules.items():
