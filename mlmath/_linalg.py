@@ -67,6 +67,15 @@ def solve_triangular(a: Array, b: Array, *, lower: bool) -> Array:
     return _per_matrix(solve, batch, math.prod(batch) * n * n * k, a, b)
 
 
+def weighted_centre(X: Array, weights: Array) -> Array:
+    """The weighted mean ``(d,)`` of the rows of ``X (n, d)`` under ``weights (n,)``, in two
+    passes: the mean of the deviations from a first mean corrects that mean's rounding
+    (features around 1e4 keep their digits in float32)."""
+    total = jnp.sum(weights)
+    first = jnp.sum(weights[:, None] * X, axis=0) / total
+    return first + jnp.sum(weights[:, None] * (X - first), axis=0) / total
+
+
 # Rows per block of a one-pass computation over the rows of a data matrix on the CPU: the
 # block's working set (about 4 MiB) stays in cache between the product that makes it and the
 # reduction that consumes it, instead of an (n, ...) intermediate being written to memory

@@ -358,6 +358,9 @@ CALLS = {
         _normal(s, 6, 4), 2),
     "decomposition.randomized_svd": lambda s: lambda: decomposition.randomized_svd(
         jax.random.key(s), _normal(s, 6, 4), 2, n_oversamples=1, n_iter=2),
+    "decomposition.svd_explained_variance": lambda s: lambda: (
+        decomposition.svd_explained_variance(_normal(s, 6, 4),
+                                             decomposition.truncated_svd(_normal(s, 6, 4), 2))),
     "decomposition.low_rank_approximation":
         lambda s: lambda: decomposition.low_rank_approximation(_normal(s, 6, 4), 2),
     "decomposition.pinv": lambda s: lambda: decomposition.pinv(_normal(s, 6, 4)),

@@ -42,6 +42,7 @@ from mlmath.decomposition._svd import (
     pinv,
     power_iteration,
     randomized_svd,
+    svd_explained_variance,
     svd_flip,
     truncated_svd,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "resolve_pca_solver",
     "spectral_clustering",
     "spectral_embedding",
+    "svd_explained_variance",
     "svd_flip",
     "truncate_pca",
     "truncated_svd",

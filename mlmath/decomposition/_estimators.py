@@ -45,7 +45,7 @@ from mlmath.decomposition._spectral import (
     rbf_affinity,
     spectral_clustering,
 )
-from mlmath.decomposition._svd import SVD, randomized_svd, truncated_svd
+from mlmath.decomposition._svd import SVD, randomized_svd, svd_explained_variance, truncated_svd
 
 TRUNCATED_SVD_ALGORITHMS = ("randomized", "full")
 
@@ -93,7 +93,9 @@ class PCA(Estimator):
     Fitted: ``components_ (k, d)``, ``explained_variance_``, ``explained_variance_ratio_``,
     ``singular_values_``, ``mean_``, ``noise_variance_`` (probabilistic PCA), ``n_samples_``;
     ``n_components_`` and ``n_features_in_`` follow from their shapes. ``score_samples``
-    is the probabilistic PCA log-likelihood (:func:`mlmath.decomposition.pca_log_likelihood`).
+    is the probabilistic PCA log-likelihood (:func:`mlmath.decomposition.pca_log_likelihood`)
+    of the data, whitened or not (scikit-learn's whitened ``score_samples`` rescales the
+    components by the variances, its issue #13898; here whitening changes the scores only).
 
     Example:
         >>> import jax.numpy as jnp
@@ -218,15 +220,6 @@ class PCA(Estimator):
         return _mean(self.score_samples(X))
 
 
-@jax.jit
-def _svd_variances(X: Array, svd: SVD) -> tuple[Array, Array]:
-    """The variances of the scores ``X v_i`` (``ddof=0``) and their fractions of the total
-    variance of ``X``'s features: scikit-learn's ``TruncatedSVD`` statistics."""
-    scores = svd.u * svd.s
-    variances = jnp.var(scores, axis=0)
-    return variances, variances / jnp.sum(jnp.var(X, axis=0))
-
-
 class TruncatedSVD(Estimator):
     r"""Dimensionality reduction by a truncated SVD of the data, not centred (latent
     semantic analysis), scikit-learn's surface and fitted names.
@@ -271,7 +264,7 @@ class TruncatedSVD(Estimator):
     def _fit_svd(self, X: ArrayLike, key: Array | None) -> tuple[TruncatedSVD, SVD]:
         X = check_features(X, type(self).__name__)
         svd = self._decompose(X, key)
-        variances, ratios = _svd_variances(X, svd)
+        variances, ratios = svd_explained_variance(X, svd)
         fitted = self._fitted(components_=svd.vt, singular_values_=svd.s,
                               explained_variance_=variances, explained_variance_ratio_=ratios)
         return fitted, svd

@@ -12,6 +12,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from mlmath._jit import jit
+from mlmath._linalg import weighted_centre
 from mlmath._validation import as_float
 from mlmath.decomposition._svd import (
     _check_matrix,
@@ -145,7 +146,7 @@ def pca(X: ArrayLike, n_components: int | None = None, *, solver: str = "auto",
         noise = _mean_noise(variances, k) if k < min(n, d) else jnp.zeros((), X.dtype)
         singular = jnp.sqrt(variances * (n - 1))
     else:
-        mean = _centre(X)
+        mean = weighted_centre(X, jnp.ones(n, X.dtype))
         centred = X - mean
         if solver == "full":
             u, singular, axes = jnp.linalg.svd(centred, full_matrices=False)
@@ -170,13 +171,6 @@ def pca(X: ArrayLike, n_components: int | None = None, *, solver: str = "auto",
     return jax.tree_util.tree_map(lambda leaf: jnp.where(invalid, jnp.nan, leaf), fit)
 
 
-def _centre(X: Array) -> Array:
-    """The mean of the rows in two passes (the mean of the deviations from a first mean
-    corrects its rounding)."""
-    first = jnp.mean(X, axis=0)
-    return first + jnp.mean(X - first, axis=0)
-
-
 @jit(static_argnames=("n_components",))
 def truncate_pca(fit: PCAFit, n_components: int) -> PCAFit:
     """The first ``n_components`` components of a fit that kept all ``min(n, d)`` of them,
@@ -189,9 +183,8 @@ def truncate_pca(fit: PCAFit, n_components: int) -> PCAFit:
     if not isinstance(n_components, int) or not 1 <= n_components <= kept:
         raise ValueError(f"truncate_pca: n_components must be an int in [1, {kept}], got "
                          f"{n_components!r}")
-    noise = _mean_noise(fit.explained_variance, n_components)
-    if n_components == kept:
-        noise = fit.noise_variance
+    noise = (fit.noise_variance if n_components == kept
+             else _mean_noise(fit.explained_variance, n_components))
     return PCAFit(fit.mean, fit.components[:n_components],
                   fit.explained_variance[:n_components],
                   fit.explained_variance_ratio[:n_components],

@@ -101,16 +101,16 @@ def spectral_embedding(affinity: ArrayLike, n_components: int, *,
     if affinity.shape != (n, n):
         raise ValueError(f"spectral_embedding: affinity must be square, got {affinity.shape}")
     kept = n_components + int(bool(drop_first))
-    if not isinstance(n_components, int) or isinstance(n_components, bool) or \
-            not 1 <= n_components or kept > n:
+    if (not isinstance(n_components, int) or isinstance(n_components, bool)
+            or n_components < 1 or kept > n):
         raise ValueError(f"spectral_embedding: n_components must be an int >= 1 with "
                          f"n_components{' + 1' if drop_first else ''} <= n={n}, got "
                          f"{n_components!r}")
     # self-affinities are not edges (scipy's normalised Laplacian ignores the diagonal)
-    affinity_off = affinity * (1.0 - jnp.eye(n, dtype=affinity.dtype))
-    degree = jnp.sum(affinity_off, axis=1)
+    edges = affinity * (1.0 - jnp.eye(n, dtype=affinity.dtype))
+    degree = jnp.sum(edges, axis=1)
     root = jnp.sqrt(jnp.where(degree > 0, degree, 1.0))
-    normalised = affinity_off / root[:, None] / root[None, :]
+    normalised = edges / root[:, None] / root[None, :]
     # the largest eigenvalues of D^-1/2 A D^-1/2 are the smallest of L = I - D^-1/2 A D^-1/2
     _, vectors = jnp.linalg.eigh(0.5 * (normalised + normalised.T))
     vectors = vectors[:, ::-1][:, :kept].T / root

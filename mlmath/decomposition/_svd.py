@@ -112,6 +112,33 @@ def truncated_svd(M: ArrayLike, k: int) -> SVD:
     return _flipped(u[:, :k], s[:k], vt[:k])
 
 
+@jit
+def svd_explained_variance(X: ArrayLike, svd: SVD) -> tuple[Array, Array]:
+    r"""The variance of each score and its fraction of the total variance, for the truncated
+    SVD ``svd`` of the (uncentred) ``X (n, d)``: ``(variances (k,), ratios (k,))``.
+
+    The scores are :math:`X v_i = s_i u_i`; their variances (``ddof=0``) are
+    :math:`\operatorname{var}(s_i u_i)` and the ratios divide them by
+    :math:`\sum_j \operatorname{var}(x_{\cdot j})`, the total variance of the features
+    (scikit-learn's ``TruncatedSVD.explained_variance_`` and ``_ratio_``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from mlmath.decomposition import svd_explained_variance, truncated_svd
+        >>> X = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.5], [0.0, -0.5]])
+        >>> variances, ratios = svd_explained_variance(X, truncated_svd(X, 1))
+        >>> round(float(variances[0]), 4), round(float(ratios[0]), 4)
+        (0.5, 0.8)
+    """
+    X = as_float(X, "X")
+    _check_matrix(X, "svd_explained_variance", "X")
+    if svd.u.shape[0] != X.shape[0] or svd.vt.shape[1] != X.shape[1]:
+        raise ValueError(f"svd_explained_variance: svd of a {svd.u.shape[0]} x "
+                         f"{svd.vt.shape[1]} matrix does not match X {X.shape}")
+    variances = jnp.var(svd.u * svd.s, axis=0)
+    return variances, variances / jnp.sum(jnp.var(X, axis=0))
+
+
 def _orthonormal_columns(A: Array) -> Array:
     return jnp.linalg.qr(A)[0]
 

@@ -45,7 +45,6 @@ from mlmath.mixture._kmeans import (
     _kmeans_plusplus,
     _lloyd,
     _start_keys,
-    _weighted_centre,
     _weights_or_ones,
 )
 
@@ -528,7 +527,7 @@ def m_step(X: ArrayLike, responsibilities: ArrayLike, *, covariance_type: str = 
             f"{responsibilities.shape}"
         )
     sample_weight = _weights_or_ones(sample_weight, X, "m_step")
-    shift = _weighted_centre(X, sample_weight)
+    shift = _linalg.weighted_centre(X, sample_weight)
     prior = _shifted_prior(prior, shift)
     params, _ = _m_step(X - shift, responsibilities, sample_weight, covariance_type,
                         reg_covar, prior)
@@ -657,7 +656,7 @@ def em_step(params: GaussianMixtureParams, X: ArrayLike, *, covariance_type: str
     weights, means, precisions = _check_params(params, X, covariance_type, "em_step")
     _check_prior(prior, "em_step")
     sample_weight = _weights_or_ones(sample_weight, X, "em_step")
-    shift = _weighted_centre(X, sample_weight)
+    shift = _linalg.weighted_centre(X, sample_weight)
     centred = GaussianMixtureParams(weights, means - shift, precisions)
     new, _, objective = _em_step(centred, None, X - shift, sample_weight, covariance_type,
                                  reg_covar, _shifted_prior(prior, shift))
@@ -795,7 +794,7 @@ def fit_gaussian_mixture(
     precisions_init = _check_init("precisions_init", precisions_init,
                                   covariance_shape(covariance_type, K, d), X.dtype)
     sample_weight = _weights_or_ones(sample_weight, X, "fit_gaussian_mixture")
-    shift = _weighted_centre(X, sample_weight)
+    shift = _linalg.weighted_centre(X, sample_weight)
     centred = X - shift
     shifted_prior = _shifted_prior(prior, shift)
     means_centred = None if means_init is None else means_init - shift

@@ -24,6 +24,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from mlmath._jit import jit
+from mlmath._linalg import weighted_centre
 from mlmath._validation import as_float
 
 KMEANS_INITS = ("k-means++", "random")
@@ -69,13 +70,6 @@ def squared_distances(X: Array, centers: Array) -> Array:
     cross = X @ centers.T
     return jnp.maximum(
         jnp.sum(X * X, axis=1)[:, None] - 2.0 * cross + jnp.sum(centers * centers, axis=1), 0.0)
-
-
-def _weighted_centre(X: Array, weights: Array) -> Array:
-    """The weighted mean of the rows, refined once (a second pass on the residuals)."""
-    total = jnp.sum(weights)
-    first = jnp.sum(weights[:, None] * X, axis=0) / total
-    return first + jnp.sum(weights[:, None] * (X - first), axis=0) / total
 
 
 def _inverse_cdf(cumulative: Array, uniforms: Array) -> Array:
@@ -133,7 +127,7 @@ def kmeans_plusplus(key: Array, X: ArrayLike, n_clusters: int, *,
     _check_data(X, n_clusters, "kmeans_plusplus")
     weights = _weights_or_ones(sample_weight, X, "kmeans_plusplus")
     trials = 2 + int(math.log(n_clusters)) if n_local_trials is None else n_local_trials
-    shift = _weighted_centre(X, weights)
+    shift = weighted_centre(X, weights)
     _, indices = _kmeans_plusplus(key, X - shift, weights, n_clusters, trials)
     return X[indices], indices
 
@@ -229,7 +223,7 @@ def lloyd(X: ArrayLike, centers: ArrayLike, *, max_iter: int = 300, tol: ArrayLi
         )
     _check_data(X, centers.shape[0], "lloyd")
     weights = _weights_or_ones(sample_weight, X, "lloyd")
-    shift = _weighted_centre(X, weights)
+    shift = weighted_centre(X, weights)
     fit = _lloyd(X - shift, weights, centers - shift, max_iter, tol)
     return fit._replace(centers=fit.centers + shift)
 
@@ -270,7 +264,7 @@ def kmeans(key: Array, X: ArrayLike, n_clusters: int, *, init: str = "k-means++"
     if not isinstance(n_init, int) or n_init < 1:
         raise ValueError(f"kmeans: n_init must be an int >= 1, got {n_init!r}")
     weights = _weights_or_ones(sample_weight, X, "kmeans")
-    shift = _weighted_centre(X, weights)
+    shift = weighted_centre(X, weights)
     centred = X - shift
 
     def single(key):
