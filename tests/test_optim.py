@@ -276,8 +276,13 @@ def test_vmap_over_starting_points(method):
         single = solve(starts[index], one, method=method, fun=rosenbrock)
         assert bool(single.converged)
         assert_close(batched.params[index], single.params, rtol=solution_rtol(DEFAULT_FLOAT))
-        # batched arithmetic may round differently, so the paths can differ by a step or two
-        assert abs(int(batched.num_steps[index]) - int(single.num_steps)) <= 2
+        # batched arithmetic may round differently, and once the iterates reach the
+        # dtype's resolution the paths part: the step counts may differ by a few (float32
+        # L-BFGS on this CPU: 29 against 26), not by the spread between starting points
+        # (9 to 38), which a vmapped loop stepping its finished elements would erase
+        single_steps = int(single.num_steps)
+        assert abs(int(batched.num_steps[index]) - single_steps) <= max(2, 0.2 * single_steps)
+    assert len(set(np.asarray(batched.num_steps).tolist())) > 1  # each stopped on its own
 
 
 def test_vmap_of_adam_over_starting_points():
@@ -572,11 +577,14 @@ def test_newton_uses_a_supplied_hessian():
         return optim.newton(quadratic, jnp.zeros(4, dtype), A, b, max_steps=200,
                             hessian=lambda x, A, b: factor * A)
 
-    exact, doubled = run(*args, factor=1.0), run(*args, factor=2.0)
+    exact, scaled = run(*args, factor=1.0), run(*args, factor=1.5)
     assert int(exact.num_steps) == 1 and bool(exact.converged)
-    # twice the curvature: every step goes half way, linear convergence, many steps
-    assert bool(doubled.converged) and int(doubled.num_steps) > 10
-    for result in (exact, doubled):
+    # 1.5 times the curvature: every step goes two thirds of the way, linear convergence,
+    # many steps. (Not twice: each step would then halve the gradient exactly, on the
+    # 0.5 threshold of the line search's approximate-Wolfe test, where rounding decides
+    # whether float32 steps near the minimum are accepted.)
+    assert bool(scaled.converged) and int(scaled.num_steps) > 10
+    for result in (exact, scaled):
         assert_quadratic_solution(result, A, b, minimizer, dtype)
 
 
@@ -594,11 +602,14 @@ def test_newton_stops_soon_after_the_gradient_reaches_its_rounding_floor():
 
     result = optim.newton(objective, jnp.zeros(5, jnp.float32))
     assert bool(result.converged)
-    # quadratic convergence: at the floor after 7 steps here (a run limited to 7 steps
-    # already reports converged), then a few steps that cannot improve on it (21 before the
-    # rule for these)
-    assert bool(optim.newton(objective, jnp.zeros(5, jnp.float32), max_steps=7).converged)
-    assert int(result.num_steps) <= 14
+    # quadratic convergence: at the floor after about 7 steps, and the loop ends at the
+    # first iterate there (the run limited to one step fewer is not converged), instead of
+    # shuffling the last digits while the gradient norm's rounding noise sets new records
+    # (a dozen steps more before the rounding test ran inside the loop)
+    steps = int(result.num_steps)
+    assert steps <= 8
+    assert not bool(optim.newton(objective, jnp.zeros(5, jnp.float32),
+                                 max_steps=steps - 1).converged)
     reference = scipy.optimize.minimize(
         lambda w: float(objective(jnp.asarray(w, jnp.float32))), np.zeros(5),
         jac=lambda w: np.asarray(jax.grad(objective)(jnp.asarray(w, jnp.float32)), np.float64),

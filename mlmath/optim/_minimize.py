@@ -363,9 +363,11 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
     converged only if the point is stationary to rounding), with the tighter default
     :math:`\tau = \epsilon^{7/8}` (8.7e-7 in float32, 2.1e-14 in float64): near a minimum
     each Newton step doubles the correct digits, so they cost almost nothing. Where the
-    gradient's own rounding keeps that rule out of reach (common in float32), three steps
-    in a row that neither lower :math:`f` above its rounding level nor bring the gradient
-    norm below its best so far end the loop, and the rounding test decides ``converged``.
+    gradient's own rounding keeps that rule out of reach (common in float32), the loop
+    stops, converged, at the first iterate that is stationary to the rounding of its
+    coordinates (the rounding test of :func:`minimize`); failing that, three steps in a
+    row that neither lower :math:`f` above its rounding level nor bring the gradient norm
+    below its best so far end it, and the rounding test decides ``converged``.
 
     The Hessian is ``jax.hessian`` of ``fun`` over the flattened parameters unless
     ``hessian(params, *args)`` is given (a closed form is usually much cheaper, e.g.
@@ -458,8 +460,14 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
         new_value = jnp.where(accepted, trial_value, value)
         new_grad = jnp.where(accepted, trial_grad, grad)
         new_grad_norm = jnp.linalg.norm(new_grad)
-        converged = accepted & _small_enough(new_grad_norm, jnp.linalg.norm(new_x - flat),
-                                             value0 - new_value, tol, rtol, _SUPERLINEAR)
+        # Converged: the stopping rule, or (where the gradient's rounding keeps that rule
+        # out of reach, common in float32) a point that is stationary to the rounding of
+        # its own coordinates, which no further step can materially improve. One gradient
+        # evaluation a step, against the Hessian's several.
+        converged = accepted & (
+            _small_enough(new_grad_norm, jnp.linalg.norm(new_x - flat), value0 - new_value,
+                          tol, rtol, _SUPERLINEAR)
+            | _at_rounding_floor(grad_fn, new_x, new_grad))
         # Progress, for Newton's method: a decrease of f above its rounding level, or a
         # gradient norm below the best so far. Far from the minimum accepted steps lower f
         # measurably; near it the gradient shrinks every step (quadratically, or linearly
