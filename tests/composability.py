@@ -14,9 +14,12 @@ central finite differences. ``check_composable`` does all four on one call:
 The gradient check runs in float64 (inside ``jax.enable_x64``) whatever mode the suite
 runs in, so finite differences are accurate to ~1e-9; it compares the directional
 derivative of a random linear functional of the output along random directions. Being the
-same check in both modes, ``check_composable`` runs it in the x64 run only; the default
-run checks the plain, ``jit`` and ``vmap`` calls in float32. Tests that are nothing but a
-gradient check are marked ``x64_only`` (see ``tests/conftest.py``).
+same check in both modes, ``check_composable`` runs it in the x64 run only. The plain,
+``jit`` and ``vmap`` comparisons are the same check in both modes too (whether a transform
+changes a function's answer does not depend on the float mode), so they run in the
+default run only, in float32; in the x64 run ``check_composable`` is the gradient check
+alone and returns the jitted call. Tests that are nothing but a gradient check are marked
+``x64_only`` (see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -159,12 +162,19 @@ def check_composable(function: Callable, args: Sequence, batch: Sequence[Sequenc
         gradient_args: the point for the gradient check if not ``args`` (e.g. an interior
             point when ``args`` exercises an edge).
 
+    In the x64 run only the gradient is checked (see the module docstring).
+
     Returns:
         ``function(*args)``.
     """
+    jitted = _compiled("jit", function, lambda: jax.jit(function))
+    if X64:  # the float64 check, once: in the x64 run (module docstring)
+        if grad_argnums:
+            check_gradient(function, gradient_args if gradient_args is not None else args,
+                           grad_argnums, seed=seed)
+        return jitted(*args)
     result = function(*args)
     dtype = _output_dtype(result)
-    jitted = _compiled("jit", function, lambda: jax.jit(function))
     _assert_trees_close(jitted(*args), result, dtype, "jit differs from plain call")
 
     batch = list(batch) if batch is not None else [tuple(args), tuple(args)]
@@ -176,9 +186,6 @@ def check_composable(function: Callable, args: Sequence, batch: Sequence[Sequenc
             jax.tree_util.tree_map(lambda leaf, i=index: leaf[i], batched), expected, dtype,
             f"vmap element {index} differs from the jitted call",
         )
-    if grad_argnums and X64:  # the float64 check, once: in the x64 run (module docstring)
-        check_gradient(function, gradient_args if gradient_args is not None else args,
-                       grad_argnums, seed=seed)
     return result
 
 

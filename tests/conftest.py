@@ -8,8 +8,9 @@ promoting it) is checked once for every public function, by
 ``tests/test_compile_once.py::test_float32_stays_float32_under_x64``.
 
 Tests that do not depend on the float mode (the notebooks, the benchmark harness, the
-layering contract, the compilation cache) carry ``@pytest.mark.default_mode_only`` and run
-in the default run only: in the x64 run they would repeat the same check. Tests that are
+layering contract, the compilation cache, statistical checks run in float32 whatever the
+mode) carry ``@pytest.mark.default_mode_only`` and run in the default run only: in the x64
+run they would repeat the same check. Tests that are
 nothing but a float64 gradient check (run inside ``jax.enable_x64`` whatever the mode)
 carry ``@pytest.mark.x64_only`` and run in the x64 run only, for the same reason.
 """
@@ -37,9 +38,29 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # fill two cores; set here, before any computation initializes the backend, and inherited
 # through XLA_FLAGS by the notebook kernels and the README and benchmark subprocesses) and
 # synchronous CPU dispatch (a computation that fails does so inside the test that ran it).
-if "--xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = " ".join(
-        filter(None, [os.environ.get("XLA_FLAGS"), "--xla_cpu_multi_thread_eigen=false"]))
+#
+# The tests also compile with less optimization: JAX's jax_disable_most_optimizations
+# (LLVM's optimization passes off) and XLA's older elemental emitters for fusions
+# (--xla_cpu_use_fusion_emitters=false) instead of its MLIR fusion emitters. XLA's HLO
+# optimizations, fusion included, still run, and the programs compute the same
+# operations. Most of the suite's time is the compilation of small programs that then run
+# for microseconds (measured: 56% of the workers' time with the first setting alone), and
+# together the two halve it. Rounding may differ in the last bits (a multiply and an add
+# fused or not, another polynomial for exp), as it does between CPUs: no test may depend
+# on that. The notebooks run in kernels with XLA's defaults (tests/test_notebooks.py), as
+# do the benchmarks outside the tests. A setting already in the environment is kept.
+_TEST_XLA_FLAGS = {"--xla_cpu_multi_thread_eigen": "false",
+                   "--xla_cpu_use_fusion_emitters": "false"}
+_added = [f"{flag}={value}" for flag, value in _TEST_XLA_FLAGS.items()
+          if flag not in os.environ.get("XLA_FLAGS", "")]
+os.environ["XLA_FLAGS"] = " ".join(filter(None, [os.environ.get("XLA_FLAGS"), *_added]))
+# what the first process (the xdist controller) added, for default_compiler_environment;
+# the workers inherit its XLA_FLAGS and add nothing
+os.environ.setdefault("MLMATH_TEST_ADDED_XLA_FLAGS", " ".join(
+    flag for flag in _added if "multi_thread_eigen" not in flag))
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")  # inherited by subprocesses
+jax.config.update("jax_disable_most_optimizations",
+                  os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] not in ("0", "false", "False"))
 jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 # One persistent compilation cache for the whole test session: every program any process of
@@ -94,6 +115,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker(skipped):
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def default_compiler_environment() -> dict[str, str]:
+    """The environment variables that give a subprocess XLA's and JAX's default
+    optimizations, undoing the test settings above (single-threaded Eigen stays)."""
+    added = set(os.environ.get("MLMATH_TEST_ADDED_XLA_FLAGS", "").split())
+    flags = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if flag not in added]
+    return {"XLA_FLAGS": " ".join(flags), "JAX_DISABLE_MOST_OPTIMIZATIONS": "0"}
 
 
 def rtol_for(dtype) -> float:

@@ -28,6 +28,7 @@ def test_rejects_a_wrong_custom_gradient():
         check_gradient(square, (1.5,), (0,))
 
 
+@pytest.mark.default_mode_only  # check_composable compares transforms in the default run only
 def test_rejects_a_function_that_jit_changes():
     counter = {"calls": 0}
 
@@ -39,6 +40,7 @@ def test_rejects_a_function_that_jit_changes():
         check_composable(impure, (1.0,))
 
 
+@pytest.mark.default_mode_only  # check_composable compares transforms in the default run only
 def test_rejects_a_function_that_vmap_changes():
     @jax.custom_batching.custom_vmap
     def sine(x):

@@ -418,6 +418,7 @@ def _monte_carlo_check(p, q, closed_form, num_samples, seed=0):
                                                                 standard_error)
 
 
+@pytest.mark.default_mode_only  # float32 whatever the mode: see tests/conftest.py
 @pytest.mark.parametrize("name", NAMES)
 def test_kl_agrees_with_monte_carlo(name):
     case = CASES[name]
@@ -431,6 +432,7 @@ def test_kl_agrees_with_monte_carlo(name):
     _monte_carlo_check(p, q, kl(p, q), num_samples=10_000)
 
 
+@pytest.mark.default_mode_only  # float32 whatever the mode: see tests/conftest.py
 def test_monte_carlo_covers_a_pair_without_closed_form():
     """kl has no Gamma || Normal; kl_monte_carlo estimates it (checked by quadrature)."""
     p = Gamma(jnp.asarray(3.0, jnp.float32), jnp.asarray(2.0, jnp.float32))

@@ -7,6 +7,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.conftest import default_compiler_environment
+
 pytestmark = pytest.mark.default_mode_only  # see tests/conftest.py
 
 ROOT = pathlib.Path(__file__).parent.parent
@@ -20,6 +22,11 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # the kernels compile with XLA's and JAX's default optimizations, unlike the rest of
+    # the suite (tests/conftest.py): the notebooks are its end-to-end check of the
+    # compiler settings users run
+    for name, value in default_compiler_environment().items():
+        monkeypatch.setenv(name, value)
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
