@@ -4,9 +4,7 @@ reviewable diff of Python, not of JSON."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
+from notebook_writer import write
 
 CELLS: list[tuple[str, str]] = [
     ("markdown", r"""# When something is hidden: EM for mixtures, k-means, hidden Markov models
@@ -158,18 +156,6 @@ print("Viterbi agrees with the truth on", f"{np.mean(path == np.asarray(dice, bo
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                        "name": "python3"},
-                         "language_info": {"name": "python"}}
-    for kind, source in CELLS:
-        make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
-        notebook.cells.append(make(source))
-    return notebook
-
 
 if __name__ == "__main__":
-    path = Path(__file__).resolve().parent.parent / "notebooks" / "03_em.ipynb"
-    nbformat.write(build(), path)
-    print(f"wrote {path}")
+    write(CELLS, "03_em.ipynb")
