@@ -37,7 +37,7 @@ from jax.typing import ArrayLike, DTypeLike
 
 from mlmath import metrics
 from mlmath._persistence import load_estimator, save_estimator
-from mlmath._validation import concrete_value, is_traced
+from mlmath._validation import aligned_host_copy, concrete_value, is_traced
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -413,10 +413,12 @@ def check_features(X: Any, owner: str, name: str = "X") -> Array:
     if shape[0] == 0 or shape[1] == 0:
         raise ValueError(f"{owner}: {name} must be non-empty, got shape {tuple(shape)}")
     if host is not None:
-        X_np = X_np.astype(feature_dtype(X_np.dtype), copy=False)
+        # the one copy of the data, converted (a float64 value beyond float32's range
+        # becomes inf here, and is caught), then put on the device without another
+        X_np = aligned_host_copy(X_np, feature_dtype(X_np.dtype))
         if not np.isfinite(X_np).all():
             _raise_not_finite(X_np, owner, name)
-        return jnp.asarray(X_np)
+        return jax.device_put(X_np)
     X = X.astype(feature_dtype(X.dtype)) if X.dtype != feature_dtype(X.dtype) else X
     if not is_traced(X) and not bool(_all_finite(X)):
         # one fused pass on the device; only a failing X is copied back to find the culprit
@@ -434,10 +436,10 @@ def check_targets(y: Any, n_samples: int, owner: str, allow_2d: bool = False,
         raise ValueError(f"{owner}: y must have shape {expected} to match X, got {tuple(shape)}")
     if host is not None:
         _check_kind(host.dtype, owner, "y")
-        y_np = host.astype(dtype or feature_dtype(host.dtype), copy=False)
+        y_np = aligned_host_copy(host, dtype or feature_dtype(host.dtype))
         if not np.isfinite(y_np).all():
             raise ValueError(f"{owner}: y contains NaN or inf")
-        return jnp.asarray(y_np)
+        return jax.device_put(y_np)
     target = dtype or feature_dtype(y.dtype)
     y = y.astype(target) if y.dtype != target else y
     if not is_traced(y) and not bool(_all_finite(y)):

