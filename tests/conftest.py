@@ -10,9 +10,9 @@ promoting it) is checked once for every public function, by
 Tests that do not depend on the float mode (the notebooks, the benchmark harness, the
 layering contract, the compilation cache, statistical checks run in float32 whatever the
 mode) carry ``@pytest.mark.default_mode_only`` and run in the default run only: in the x64
-run they would repeat the same check. Tests that are
-nothing but a float64 gradient check (run inside ``jax.enable_x64`` whatever the mode)
-carry ``@pytest.mark.x64_only`` and run in the x64 run only, for the same reason.
+run they would repeat the same check. Tests that are nothing but a float64 gradient check
+(run inside ``jax.enable_x64`` whatever the mode) carry ``@pytest.mark.x64_only`` and run
+in the x64 run only, for the same reason.
 """
 
 from __future__ import annotations

@@ -508,6 +508,18 @@ def test_truncated_svd_estimator_equals_scikit_learn(algorithm):
         TruncatedSVD(2, algorithm="arpack")
 
 
+def test_svd_explained_variance_equals_scikit_learns_truncated_svd_statistics():
+    X = _decaying(200, 50, seed=16, rate=0.75) + 0.5   # not centred
+    reference = sk_decomposition.TruncatedSVD(5, algorithm="arpack", tol=0.0).fit(
+        X.astype(np.float64))
+    svd = decomposition.truncated_svd(X.astype(FLOAT), 5)
+    variances, ratios = decomposition.svd_explained_variance(X.astype(FLOAT), svd)
+    assert_relative(variances, reference.explained_variance_, TOLERANCE * 10)
+    assert_relative(ratios, reference.explained_variance_ratio_, TOLERANCE * 10)
+    with pytest.raises(ValueError, match="does not match X"):
+        decomposition.svd_explained_variance(X[:, :40].astype(FLOAT), svd)
+
+
 # ---------------------------------------------------------------------------------------
 # spectral methods
 

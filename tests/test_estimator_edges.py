@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 from sklearn import linear_model, naive_bayes
 
-from mlmath._estimator import InvalidParameterError
+from mlmath._estimator import InvalidParameterError, check_features
+from mlmath._validation import aligned_host_copy
 from mlmath.linear import GaussianNB, Lasso, LinearRegression, LogisticRegression, Ridge
 from tests.conftest import assert_close, rtol_for
 
@@ -464,9 +465,6 @@ def test_an_iteration_limit_reports_no_convergence(fitted):
 
 
 def test_host_features_are_copied_once_into_an_aligned_buffer_the_estimator_owns():
-    from mlmath._estimator import check_features
-    from mlmath._validation import aligned_host_copy
-
     rng = np.random.default_rng(0)
     source = rng.normal(size=(300, 7))[:, 1:6]  # float64, not contiguous
     for dtype in (np.float32, np.float64):

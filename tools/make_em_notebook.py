@@ -156,6 +156,5 @@ print("Viterbi agrees with the truth on", f"{np.mean(path == np.asarray(dice, bo
 ]
 
 
-
 if __name__ == "__main__":
     write(CELLS, "03_em.ipynb")

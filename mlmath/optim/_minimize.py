@@ -462,8 +462,8 @@ def newton(fun: Callable, params: PyTree, *args, max_steps: int = 100, tol: Arra
         new_grad_norm = jnp.linalg.norm(new_grad)
         # Converged: the stopping rule, or (where the gradient's rounding keeps that rule
         # out of reach, common in float32) a point that is stationary to the rounding of
-        # its own coordinates, which no further step can materially improve. One gradient
-        # evaluation a step, against the Hessian's several.
+        # its own coordinates, which no further step can materially improve (the test
+        # costs one more gradient evaluation a step)
         converged = accepted & (
             _small_enough(new_grad_norm, jnp.linalg.norm(new_x - flat), value0 - new_value,
                           tol, rtol, _SUPERLINEAR)
