@@ -34,6 +34,7 @@ from mlmath import (
     info,
     linear,
     losses,
+    markov,
     metrics,
     mixture,
     montecarlo,
@@ -390,6 +391,27 @@ CALLS = {
     "linear.gaussian_naive_bayes_log_proba":
         lambda s: lambda: linear.gaussian_naive_bayes_log_proba(
             _normal(s, 5, 3), _normal(s, 2, 3), _uniform(s, 2, 3), _simplex(s, 2)),
+    # Markov chains
+    "markov.simulate": lambda s: lambda: markov.simulate(jax.random.key(s), _simplex(s, 3, 3),
+                                                         _simplex(s, 3), 6),
+    "markov.n_step": lambda s: lambda: markov.n_step(_simplex(s, 3, 3), jnp.int32(3 + s)),
+    "markov.chain_structure": lambda s: lambda: markov.chain_structure(_simplex(s, 3, 3)),
+    "markov.is_irreducible": lambda s: lambda: markov.is_irreducible(_simplex(s, 3, 3)),
+    "markov.is_aperiodic": lambda s: lambda: markov.is_aperiodic(_simplex(s, 3, 3)),
+    "markov.stationary_distribution":
+        lambda s: lambda: markov.stationary_distribution(_simplex(s, 3, 3)),
+    "markov.spectral_gap": lambda s: lambda: markov.spectral_gap(_simplex(s, 3, 3)),
+    "markov.mixing_time_bounds":
+        lambda s: lambda: markov.mixing_time_bounds(_simplex(s, 3, 3), 0.1 + 0.1 * s),
+    "markov.pagerank": lambda s: lambda: markov.pagerank(_uniform(s, 4, 4), 0.8 + 0.05 * s),
+    "markov.ngram_model":
+        lambda s: lambda: markov.ngram_model(_labels(s, 8, 3), 2, 3, 0.5 + s),
+    "markov.NGramModel.log_prob":
+        lambda s: lambda: markov.ngram_model(_labels(0, 8, 3), 2, 3, 1.0).log_prob(
+            _labels(s, 5, 3)),
+    "markov.NGramModel.sample":
+        lambda s: lambda: markov.ngram_model(_labels(0, 8, 3), 2, 3, 1.0).sample(
+            jax.random.key(s), jnp.array([s]), 4),
 }
 
 
@@ -423,6 +445,7 @@ _NOT_FLOAT32_INPUT = {
     "distributions.fit_bernoulli", "distributions.fit_categorical", "info.contingency_table",
     "info.information_gain", "info.mutual_info_score", "metrics.accuracy",
     "metrics.confusion_matrix", "metrics.f1", "metrics.precision", "metrics.recall",
+    "markov.ngram_model", "markov.NGramModel.log_prob",
     # distributions or parameters from Python floats
     "bayes.bayesian_linear_regression", "bayes.beta_bernoulli", "bayes.dirichlet_categorical",
     "bayes.gamma_poisson", "bayes.normal_normal", "info.kl", "info.kl_monte_carlo",
@@ -686,7 +709,8 @@ def _public_functions():
     modules = {"decomposition": decomposition, "info": info, "losses": losses,
                "metrics": metrics, "optim": optim, "bayes": bayes, "montecarlo": montecarlo,
                "linear": linear,
-               "distributions": distributions, "mixture": mixture, "hmm": hmm}
+               "distributions": distributions, "mixture": mixture, "hmm": hmm,
+               "markov": markov}
     names = []
     for prefix, module in modules.items():
         for attribute in module.__all__:
