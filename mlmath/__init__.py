@@ -14,10 +14,12 @@ from mlmath import (
     linear,
     losses,
     markov,
+    mcmc,
     metrics,
     mixture,
     montecarlo,
     optim,
+    vi,
 )
 from mlmath._compilation_cache import enable_compilation_cache
 from mlmath._estimator import NotFittedError
@@ -51,8 +53,10 @@ __all__ = [
     "linear",
     "losses",
     "markov",
+    "mcmc",
     "metrics",
     "mixture",
     "montecarlo",
     "optim",
+    "vi",
 ]

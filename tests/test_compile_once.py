@@ -35,10 +35,12 @@ from mlmath import (
     linear,
     losses,
     markov,
+    mcmc,
     metrics,
     mixture,
     montecarlo,
     optim,
+    vi,
 )
 from mlmath import distributions as dist
 from mlmath._estimator import Estimator
@@ -66,6 +68,15 @@ def _simplex(seed, *shape):
 
 def _labels(seed, n, k):
     return jnp.asarray(np.arange(n) % k if seed == 0 else _rng(seed).permutation(np.arange(n) % k))
+
+
+def _mcmc_target(x):
+    return -0.5 * jnp.sum(x ** 2)
+
+
+_RWMH = mcmc.rwmh(_mcmc_target, 0.5)
+_HMC = mcmc.hmc(_mcmc_target, 0.1)
+_NUTS = mcmc.nuts(_mcmc_target, 0.2)
 
 
 def _quadratic(x, target):
@@ -391,6 +402,34 @@ CALLS = {
     "linear.gaussian_naive_bayes_log_proba":
         lambda s: lambda: linear.gaussian_naive_bayes_log_proba(
             _normal(s, 5, 3), _normal(s, 2, 3), _uniform(s, 2, 3), _simplex(s, 2)),
+    # MCMC
+    "mcmc.rhat": lambda s: lambda: mcmc.rhat(_normal(s, 2, 8, 3)),
+    "mcmc.ess": lambda s: lambda: mcmc.ess(_normal(s, 2, 8, 3), "tail"),
+    "mcmc.mcse": lambda s: lambda: mcmc.mcse(_normal(s, 2, 8)),
+    "mcmc.summary": lambda s: lambda: mcmc.summary({"x": _normal(s, 2, 8)}).rows,
+    "mcmc.leapfrog": lambda s: lambda: mcmc.leapfrog(_mcmc_target, _normal(s, 2),
+                                                     _normal(s + 1, 2), 0.1 + 0.1 * s, 3 + s),
+    "mcmc.rwmh_step": lambda s: lambda: mcmc.rwmh_step(
+        jax.random.key(s), _RWMH.init(_normal(s, 2)), _mcmc_target, 0.5 + s),
+    "mcmc.mala_step": lambda s: lambda: mcmc.mala_step(
+        jax.random.key(s), _HMC.init(_normal(s, 2)), _mcmc_target, 0.5 + s),
+    "mcmc.hmc_step": lambda s: lambda: mcmc.hmc_step(
+        jax.random.key(s), _HMC.init(_normal(s, 2)), _mcmc_target, 0.1 + s,
+        _uniform(s, 2), 3 + s),
+    "mcmc.nuts_step": lambda s: lambda: mcmc.nuts_step(
+        jax.random.key(s), _HMC.init(_normal(s, 2)), _mcmc_target, 0.1 + s,
+        _uniform(s, 2), 4),
+    "mcmc.Kernel.step": lambda s: lambda: _NUTS.replace(step_size=0.2 + 0.1 * s).step(
+        jax.random.key(s), _NUTS.init(_normal(s, 2))),
+    "mcmc.sample": lambda s: lambda: mcmc.sample(
+        jax.random.key(s), _NUTS, _normal(s, 2, 2), num_samples=3, num_warmup=25,
+        num_chains=2).draws,
+    # variational inference
+    "vi.meanfield_vi": lambda s: lambda: vi.meanfield_vi(
+        jax.random.key(s), _mcmc_target, _normal(s, 2), num_steps=3, num_samples=2,
+        initial_scale=0.5 + s).elbo,
+    "vi.fullrank_vi": lambda s: lambda: vi.fullrank_vi(
+        jax.random.key(s), _mcmc_target, _normal(s, 2), num_steps=3, num_samples=2).elbo,
     # Markov chains
     "markov.simulate": lambda s: lambda: markov.simulate(jax.random.key(s), _simplex(s, 3, 3),
                                                          _simplex(s, 3), 6),
@@ -471,7 +510,10 @@ def test_float32_stays_float32_under_x64(monkeypatch):
     for name, make in sorted(CALLS.items()):
         if name in _NOT_FLOAT32_INPUT:
             continue
-        if leaves := _float64_leaves(jax.eval_shape(make(0))):
+        # (these read concrete values on the host: they run concretely)
+        thunk = make(0)
+        output = thunk() if name in ("mcmc.sample", "mcmc.summary") else jax.eval_shape(thunk)
+        if leaves := _float64_leaves(output):
             promoted.append(f"{name}: {leaves}")
     for family, make in sorted(DISTRIBUTIONS.items()):
         for method in METHODS:
@@ -702,6 +744,10 @@ def test_rejected_input_leaves_no_program_behind(name):
 # a decorator that registers a closed form; functions of static shapes (no arrays); a
 # count read from concrete ratios (it sets a shape, so it runs on the host)
 _NOT_FUNCTIONS = {"info.register_kl", "mixture.covariance_shape",
+                  # kernel constructors (they bind parameters; their steps are counted) and
+                  # a warm-up schedule of static length
+                  "mcmc.rwmh", "mcmc.mala", "mcmc.hmc", "mcmc.nuts", "mcmc.gibbs",
+                  "mcmc.window_schedule",
                   "decomposition.resolve_pca_solver", "decomposition.components_for_variance"}
 
 
@@ -710,7 +756,7 @@ def _public_functions():
                "metrics": metrics, "optim": optim, "bayes": bayes, "montecarlo": montecarlo,
                "linear": linear,
                "distributions": distributions, "mixture": mixture, "hmm": hmm,
-               "markov": markov}
+               "markov": markov, "mcmc": mcmc, "vi": vi}
     names = []
     for prefix, module in modules.items():
         for attribute in module.__all__:
@@ -740,7 +786,8 @@ _HOST_CHECKED = {
     "info.contingency_table", "info.mutual_info_score", "metrics.accuracy",
     "metrics.confusion_matrix", "metrics.precision", "metrics.recall", "metrics.f1",
     "metrics.log_loss", "metrics.log_loss_from_logits", "metrics.mean_squared_error",
-    "metrics.r2_score", "optim.interval",  # interval builds a Transform of jitted maps
+    "metrics.r2_score", "mcmc.sample", "mcmc.summary",
+    "optim.interval",  # interval builds a Transform of jitted maps
 }
 
 
