@@ -16,7 +16,7 @@ import optax
 import scipy.special
 import scipy.stats
 
-from benchmarks import decomposition, estimation, first_call, mixture, sequences
+from benchmarks import decomposition, estimation, first_call, mcmc, mixture, sequences
 from benchmarks._harness import Case
 from mlmath.distributions import MultivariateNormal
 from mlmath.info import kl_divergence_from_logits
@@ -154,6 +154,8 @@ ALL = {
     "hmm_baum_welch_step": sequences.baum_welch_cases,
     "pca_fit": decomposition.pca_cases,
     "truncated_svd_fit": decomposition.truncated_svd_cases,
+    "hmc_sample": mcmc.hmc_cases,
+    "nuts_sample": mcmc.nuts_cases,
     # no reference library: a FirstCallCase, run in fresh processes and reported in a
     # table of its own (benchmarks/first_call.py)
     first_call.NAME: first_call.cases,

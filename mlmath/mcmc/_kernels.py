@@ -124,6 +124,12 @@ class Metric(NamedTuple):
             return self.inverse_mass_matrix * momentum
         return self.inverse_mass_matrix @ momentum
 
+    def velocity_rows(self, momenta: Array) -> Array:
+        """:math:`M^{-1}p` of each row of ``momenta (n, d)``."""
+        if self.inverse_mass_matrix.ndim == 1:
+            return momenta * self.inverse_mass_matrix
+        return momenta @ self.inverse_mass_matrix.T
+
     def kinetic_energy(self, momentum: Array) -> Array:
         return 0.5 * jnp.dot(momentum, self.velocity(momentum))
 

@@ -6,7 +6,9 @@ drawn from the whole trajectory with probability proportional to :math:`e^{-H}`
 biased progressive rule when a subtree joins the trajectory, and the trajectory stops at
 the generalized no-U-turn criterion :math:`p^\sharp_\pm \cdot \rho \le 0` (with
 :math:`\rho` the sum of the momenta), checked for every balanced subtree and for the
-whole trajectory.
+whole trajectory, each time with Stan's two extra checks across the junction of the
+merged halves (each half extended by the nearest leaf of the other), which catch the
+U-turns that a check of the merged tree alone misses.
 
 The recursion of the paper is written here as two loops, so it compiles to one program of
 fixed size: an outer ``while_loop`` doubles the trajectory; an inner ``while_loop`` adds
@@ -60,6 +62,8 @@ class _Candidate(NamedTuple):
 
 class _Subtree(NamedTuple):
     leaf: _Leaf  # the last leaf built: the new end of the trajectory
+    first_p: Array  # the momentum of the first leaf built, next to the old trajectory
+    first_v: Array  # and its velocity
     candidate: _Candidate
     log_weight: Array
     rho: Array
@@ -84,10 +88,11 @@ class _Trajectory(NamedTuple):
     key: Array
 
 
-def _turning(metric_: Metric, p_start: Array, p_end: Array, rho: Array) -> Array:
-    """The generalized no-U-turn criterion between two ends with momentum sum ``rho``."""
-    return (jnp.dot(metric_.velocity(p_start), rho) <= 0) | (
-        jnp.dot(metric_.velocity(p_end), rho) <= 0)
+def _turning(v_start: Array, v_end: Array, rho: Array) -> Array:
+    r"""The generalized no-U-turn criterion between two ends of velocities
+    :math:`p^\sharp = M^{-1}p` with momentum sum ``rho`` (each of shape ``(d,)``, or rows of
+    one level each)."""
+    return (jnp.sum(v_start * rho, axis=-1) <= 0) | (jnp.sum(v_end * rho, axis=-1) <= 0)
 
 
 def _leapfrog(logdensity_fn: Callable, unravel: Callable, metric_: Metric, epsilon: Array,
@@ -123,7 +128,8 @@ def nuts_step(key: Array, state: State, logdensity_fn: Callable, step_size: Arra
     momentum = metric_.sample_momentum(key_momentum, d, dtype)
     energy0 = -state.logdensity + metric_.kinetic_energy(momentum)
     start = _Leaf(flat, momentum, state.logdensity, grad)
-    levels = jnp.arange(1, max_tree_depth + 1)
+    # levels 0..max_tree_depth: a range of level m holds 2^m leaves
+    levels = jnp.arange(0, max_tree_depth + 1)
     masks = (jnp.left_shift(1, levels) - 1).astype(jnp.int32)  # the low m bits
 
     def subtree(key: Array, edge: _Leaf, direction: Array, depth: Array) -> _Subtree:
@@ -136,8 +142,8 @@ def nuts_step(key: Array, state: State, logdensity_fn: Callable, step_size: Arra
             candidate: _Candidate
             log_weight: Array
             rho: Array
-            starts_p: Array
-            starts_rho: Array
+            kept: Array
+            first_p: Array
             turning: Array
             diverging: Array
             accept_sum: Array
@@ -160,26 +166,47 @@ def nuts_step(key: Array, state: State, logdensity_fn: Callable, step_size: Arra
             candidate = jax.tree_util.tree_map(
                 lambda new, old: jnp.where(take, new, old),
                 _Candidate(leaf.q, leaf.logdensity, leaf.grad, energy), c.candidate)
-            # the ranges of sizes 2^m that start at this leaf, and those that end at it
+            # the ranges of 2^m leaves that start at this leaf (their first momentum, the
+            # momentum sum before them and the momentum of the leaf before them are kept),
+            # and those that end at it, whose U-turns are checked
             starting = (c.n & masks) == 0
-            starts_p = jnp.where(starting[:, None], leaf.p, c.starts_p)
-            starts_rho = jnp.where(starting[:, None], c.rho, c.starts_rho)
+            velocity = metric_.velocity(leaf.p)
+            # one array of what is kept for each level's current range (rows: its first
+            # momentum, the momentum sum before it, and the momentum of the leaf before
+            # it), updated for the ranges starting here; the velocities are recomputed
+            # (a batched while loop selects its whole carry at every step, so a small
+            # carry is the fast one)
+            fresh = jnp.stack([leaf.p, c.rho, c.leaf.p])
+            kept = jnp.where(starting[None, :, None], fresh[:, None, :], c.kept)
+            starts_p, starts_rho, before_p = kept
             rho = c.rho + leaf.p
             ending = ((c.n & masks) == masks) & (levels <= depth)
-            turns = jax.vmap(lambda p0, r0: _turning(metric_, p0, leaf.p, rho - r0))(
-                starts_p, starts_rho)
-            turning = jnp.any(ending & turns)
-            return Carry(leaf, c.n + 1, candidate, log_weight, rho, starts_p, starts_rho,
-                         turning, diverging, c.accept_sum + accept, key)
+            # a range of level m >= 1 is a first half X (level m - 1, starting where the
+            # range starts: row m) and a second half Y (the current level m - 1 range:
+            # row m - 1); the checks are on rows 1.., Y's values from rows ..-1
+            starts_v = metric_.velocity_rows(starts_p)
+            x_start_v, x_start_rho = starts_v[1:], starts_rho[1:]
+            y_first_p, y_first_v, y_rho_before = starts_p[:-1], starts_v[:-1], starts_rho[:-1]
+            x_last_p = before_p[:-1]
+            x_last_v = metric_.velocity_rows(x_last_p)
+            # the whole range, then Stan's checks across the junction of the halves
+            whole = _turning(x_start_v, velocity, rho - x_start_rho)
+            left = _turning(x_start_v, y_first_v, y_rho_before - x_start_rho + y_first_p)
+            right = _turning(x_last_v, velocity, rho - y_rho_before + x_last_p)
+            turning = jnp.any(ending[1:] & (whole | left | right))
+            first = jnp.where(c.n == 0, leaf.p, c.first_p)
+            return Carry(leaf, c.n + 1, candidate, log_weight, rho, kept, first, turning,
+                         diverging, c.accept_sum + accept, key)
 
-        zeros = jnp.zeros((max_tree_depth, d), dtype)
+        zeros = jnp.zeros((3, max_tree_depth + 1, d), dtype)
         empty = _Candidate(edge.q, edge.logdensity, edge.grad, energy0)
-        carry = Carry(edge, jnp.zeros((), jnp.int32), empty, jnp.asarray(-jnp.inf, dtype),
-                      jnp.zeros(d, dtype), zeros, zeros, jnp.asarray(False),
-                      jnp.asarray(False), jnp.zeros((), dtype), key)
+        vector = jnp.zeros(d, dtype)
+        carry = Carry(edge, jnp.zeros((), jnp.int32), empty,
+                      jnp.asarray(-jnp.inf, dtype), vector, zeros, vector,
+                      jnp.asarray(False), jnp.asarray(False), jnp.zeros((), dtype), key)
         c = lax.while_loop(continuing, add_leaf, carry)
-        return _Subtree(c.leaf, c.candidate, c.log_weight, c.rho, c.turning, c.diverging,
-                        c.accept_sum, c.n)
+        return _Subtree(c.leaf, c.first_p, metric_.velocity(c.first_p), c.candidate,
+                        c.log_weight, c.rho, c.turning, c.diverging, c.accept_sum, c.n)
 
     def doubling(t: _Trajectory) -> _Trajectory:
         key, key_direction, key_subtree, key_merge = jax.random.split(t.key, 4)
@@ -202,7 +229,16 @@ def nuts_step(key: Array, state: State, logdensity_fn: Callable, step_size: Arra
         rho = t.rho + sub.rho
         log_weight = jnp.where(valid, jnp.logaddexp(t.log_weight, sub.log_weight),
                                t.log_weight)
-        turning = _turning(metric_, left.p, right.p, rho)
+        # the whole trajectory, and Stan's checks across the junction of the old trajectory
+        # (its far end, and the end the subtree grew from) and the new subtree
+        far = metric_.velocity(jnp.where(forward, t.left.p, t.right.p))
+        v_edge = metric_.velocity(edge.p)
+        v_end = metric_.velocity(sub.leaf.p)
+        v_left = jnp.where(forward, far, v_end)
+        v_right = jnp.where(forward, v_end, far)
+        turning = (_turning(v_left, v_right, rho)
+                   | _turning(far, sub.first_v, t.rho + sub.first_p)
+                   | _turning(v_edge, v_end, sub.rho + edge.p))
         return _Trajectory(left, right, candidate, log_weight, jnp.where(valid, rho, t.rho),
                            t.depth + 1, ~valid | turning, t.diverging | sub.diverging,
                            t.moved | take, t.accept_sum + sub.accept_sum,

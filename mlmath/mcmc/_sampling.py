@@ -161,6 +161,19 @@ def _initial_states(kernel: Kernel, positions: Any) -> State:
     return jax.vmap(kernel.init)(positions)
 
 
+def spread_over_devices(tree: Any, num_chains: int) -> Any:
+    """The arrays of ``tree`` (leading axis: the chains) split over every device JAX sees,
+    when there are several and they divide the chains evenly; the compiled sampler then
+    runs each device's chains there (the chains are independent, so nothing but the
+    ChEES statistics crosses devices)."""
+    devices = jax.devices()
+    if len(devices) == 1 or num_chains % len(devices):
+        return tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("chain",))
+    return jax.device_put(tree, jax.sharding.NamedSharding(mesh,
+                                                           jax.sharding.PartitionSpec("chain")))
+
+
 def _check_int(name: str, value: object, minimum: int) -> int:
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"sample: {name} must be an int >= {minimum}, got {value!r}")
@@ -182,7 +195,9 @@ def sample(key: Array, kernel: Kernel, initial_position: Any, *, num_samples: in
             apart (over-dispersed) so that :func:`rhat` can detect a chain stuck in a mode.
         num_samples: draws kept per chain (at least 1).
         num_warmup: warm-up steps per chain, not kept.
-        num_chains: chains, run in one ``jax.vmap``.
+        num_chains: chains, run in one ``jax.vmap``; when JAX sees several devices and
+            they divide ``num_chains``, the chains are split over them (the draws come back
+            sharded along the chain axis).
         thinning: keep every ``thinning``-th step (memory stays ``num_samples`` draws).
         adaptation: ``"window"``: Stan's windowed adaptation during warm-up (dual
             averaging of the step size towards ``target_acceptance``, or of the scale of
@@ -258,12 +273,13 @@ def sample(key: Array, kernel: Kernel, initial_position: Any, *, num_samples: in
             if bad.size:
                 raise ValueError(f"sample: the gradient of logdensity_fn is not finite at "
                                  f"the initial position of chain {int(bad[0])}")
+    positions = spread_over_devices(positions, num_chains)
     if adaptation == "chees":
         draws, infos, divergent, kernels, state = _run_chees(
             key, kernel, positions, num_samples, num_warmup, thinning, target,
             bool(adapt_mass_matrix), bool(progress_bar))
         return Samples(draws, infos, divergent, kernels, state)
-    keys = jax.random.split(key, num_chains)
+    keys = spread_over_devices(jax.random.split(key, num_chains), num_chains)
     draws, infos, divergent, kernels, state = _run(keys, kernel, positions, num_samples,
                                                    num_warmup, thinning, adaptation, target,
                                                    bool(adapt_mass_matrix), bool(progress_bar))
