@@ -16,8 +16,11 @@ parameters are traced leaves, so one compiled step serves every step size and a 
 * :func:`nuts`: the No-U-Turn sampler, multinomial, as in Stan (:func:`nuts_step`);
 * :func:`gibbs`: a user-supplied sweep through the full conditionals.
 
-:func:`sample` runs many chains in one ``jax.vmap`` with Stan's windowed adaptation
-(:func:`window_schedule`) and returns :class:`Samples`. :func:`rhat`, :func:`ess`,
+:func:`sample` runs many chains in one ``jax.vmap`` (split over the devices when there are
+several) with Stan's windowed adaptation (:func:`window_schedule`) or ChEES-HMC
+(``adaptation="chees"``: one step size and one Halton-jittered trajectory length shared by
+every chain, the accelerator-friendly choice for many chains) and returns
+:class:`Samples`. :func:`rhat`, :func:`ess`,
 :func:`mcse` and :func:`summary` are the diagnostics of Vehtari et al. (2021), in JAX, equal
 to ArviZ's.
 

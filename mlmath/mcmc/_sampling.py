@@ -26,6 +26,7 @@ from mlmath.mcmc._kernels import Info, Kernel, State, metric
 
 __all__ = ["Samples", "sample", "window_schedule"]
 
+
 class Samples(NamedTuple):
     """What :func:`sample` returns.
 
